@@ -1,0 +1,306 @@
+"""A layered (Sugiyama-style) layout of the step graph, top to bottom.
+
+Computed once in Python and sent as coordinates to every front end (notebook panel, sidebar,
+SVG), so they all draw the same picture. Deterministic: the same DAG gives the same layout.
+
+1. Layers: longest path from the sources (back edges of a cycle are ignored), then sources
+   are pulled down next to their first successor.
+2. Order within layers: barycenter sweeps, down and up, keeping the order with the fewest
+   crossings; the steps of a Condition branch stay together, ``if`` before ``else``.
+3. Coordinates: nodes move toward the mean of their neighbours, never overlapping.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Any
+
+from .dag import Dag
+
+NODE_WIDTH = 200.0
+NODE_HEIGHT = 46.0
+H_GAP = 28.0
+V_GAP = 54.0
+MARGIN = 16.0
+CHAR_WIDTH = 7.0  # average advance of the 12.5px label font
+SWEEPS = 6
+_BRANCH_RANK = {"if": 0, "body": 0, "else": 1}
+
+
+@dataclass(frozen=True)
+class NodeBox:
+    name: str
+    label: str
+    type: str
+    x: float
+    y: float
+    width: float
+    height: float
+    layer: int
+    parent: str | None
+    branch: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "label": self.label,
+            "type": self.type,
+            "x": self.x,
+            "y": self.y,
+            "width": self.width,
+            "height": self.height,
+            "layer": self.layer,
+            "parent": self.parent,
+            "branch": self.branch,
+        }
+
+
+@dataclass(frozen=True)
+class EdgePath:
+    source: str
+    target: str
+    kind: str
+    points: tuple[tuple[float, float], ...]
+    label: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "from": self.source,
+            "to": self.target,
+            "kind": self.kind,
+            "points": [list(p) for p in self.points],
+            "label": self.label,
+        }
+
+
+@dataclass(frozen=True)
+class Layout:
+    nodes: tuple[NodeBox, ...]
+    edges: tuple[EdgePath, ...]
+    width: float
+    height: float
+    crossings: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "width": self.width,
+            "height": self.height,
+            "nodes": [n.to_json() for n in self.nodes],
+            "edges": [e.to_json() for e in self.edges],
+        }
+
+
+def truncate(name: str, width: float = NODE_WIDTH) -> str:
+    room = max(4, int((width - 20) / CHAR_WIDTH))
+    return name if len(name) <= room else name[: room - 1] + "\u2026"
+
+
+def layout(dag: Dag) -> Layout:
+    names = list(dag.nodes)
+    n = len(names)
+    ix = {name: i for i, name in enumerate(names)}
+    all_edges = [(ix[e.source], ix[e.target]) for e in dag.edges]
+    forward = _acyclic(n, all_edges)
+    preds: list[list[int]] = [[] for _ in range(n)]
+    succs: list[list[int]] = [[] for _ in range(n)]
+    for s, t in forward:
+        succs[s].append(t)
+        preds[t].append(s)
+
+    layer = _layers(n, preds, succs)
+    depth = max(layer, default=-1) + 1
+    layers: list[list[int]] = [[] for _ in range(depth)]
+    for v in range(n):
+        layers[layer[v]].append(v)
+
+    nodes = list(dag.nodes.values())
+    group = [
+        (nd.parent, nd.branch) if nd.parent is not None else (nd.name, None) for nd in nodes
+    ]
+    branch_rank = [_BRANCH_RANK.get(nd.branch or "", 0) for nd in nodes]
+    order = _order(layers, preds, succs, group, branch_rank)
+    crossings = _crossings(order, layer, forward)
+    xs = _coordinates(order, preds, succs)
+
+    boxes: list[NodeBox] = []
+    min_x = min(xs, default=0.0)
+    for v, nd in enumerate(nodes):
+        boxes.append(
+            NodeBox(
+                name=nd.name,
+                label=truncate(nd.name),
+                type=nd.type,
+                x=round(xs[v] - min_x + MARGIN, 1),
+                y=MARGIN + layer[v] * (NODE_HEIGHT + V_GAP),
+                width=NODE_WIDTH,
+                height=NODE_HEIGHT,
+                layer=layer[v],
+                parent=nd.parent,
+                branch=nd.branch,
+            )
+        )
+    paths: list[EdgePath] = []
+    for e in dag.edges:
+        a, b = boxes[ix[e.source]], boxes[ix[e.target]]
+        start = (a.x + a.width / 2, a.y + a.height)
+        end = (b.x + b.width / 2, b.y)
+        label = b.branch if e.kind == "condition" and b.branch in ("if", "else") else None
+        paths.append(EdgePath(e.source, e.target, e.kind, (start, end), label))
+    width = max((b.x + b.width for b in boxes), default=0.0) + MARGIN
+    height = max((b.y + b.height for b in boxes), default=0.0) + MARGIN
+    return Layout(tuple(boxes), tuple(paths), round(width, 1), round(height, 1), crossings)
+
+
+def _acyclic(n: int, edges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The edges minus the back edges of a depth-first search in document order."""
+    out_edges: list[list[int]] = [[] for _ in range(n)]
+    for s, t in edges:
+        out_edges[s].append(t)
+    state = [0] * n  # 0 new, 1 on the stack, 2 done
+    back: set[tuple[int, int]] = set()
+    for root in range(n):
+        if state[root]:
+            continue
+        state[root] = 1
+        stack = [(root, 0)]
+        while stack:
+            v, i = stack[-1]
+            if i < len(out_edges[v]):
+                stack[-1] = (v, i + 1)
+                w = out_edges[v][i]
+                if state[w] == 1:
+                    back.add((v, w))
+                elif state[w] == 0:
+                    state[w] = 1
+                    stack.append((w, 0))
+            else:
+                state[v] = 2
+                stack.pop()
+    return [e for e in edges if e not in back and e[0] != e[1]]
+
+
+def _layers(n: int, preds: list[list[int]], succs: list[list[int]]) -> list[int]:
+    indegree = [len(p) for p in preds]
+    queue = [v for v in range(n) if indegree[v] == 0]
+    layer = [0] * n
+    topo: list[int] = []
+    for v in queue:  # the queue grows while we walk it
+        topo.append(v)
+        for w in succs[v]:
+            layer[w] = max(layer[w], layer[v] + 1)
+            indegree[w] -= 1
+            if indegree[w] == 0:
+                queue.append(w)
+    for v in reversed(topo):
+        if not preds[v] and succs[v]:
+            layer[v] = max(layer[v], min(layer[w] for w in succs[v]) - 1)
+    return layer
+
+
+def _order(
+    layers: list[list[int]],
+    preds: list[list[int]],
+    succs: list[list[int]],
+    group: list[tuple[str | None, str | None]],
+    branch_rank: list[int],
+) -> list[list[int]]:
+    pos = [0.0] * sum(len(layer) for layer in layers)
+
+    def place(order: list[list[int]]) -> None:
+        for layer in order:
+            mid = (len(layer) - 1) / 2
+            for i, v in enumerate(layer):
+                pos[v] = i - mid
+
+    def arrange(layer: list[int], neighbours: list[list[int]]) -> list[int]:
+        bary: dict[int, float] = {}
+        for v in layer:
+            near = neighbours[v]
+            bary[v] = sum(pos[w] for w in near) / len(near) if near else pos[v]
+        members: dict[tuple[str | None, str | None], list[int]] = {}
+        for v in layer:
+            members.setdefault(group[v], []).append(v)
+        group_bary = {g: sum(bary[v] for v in vs) / len(vs) for g, vs in members.items()}
+        return sorted(layer, key=lambda v: (group_bary[group[v]], branch_rank[v], bary[v], v))
+
+    order = [sorted(layer) for layer in layers]
+    place(order)
+    no_neighbours: list[list[int]] = [[] for _ in pos]
+    order = [arrange(layer, no_neighbours) for layer in order]
+    place(order)
+    best = [list(layer) for layer in order]
+    best_cost = _crossings_between(best, preds)
+    for sweep in range(SWEEPS):
+        down = sweep % 2 == 0
+        sequence = range(1, len(order)) if down else range(len(order) - 2, -1, -1)
+        for li in sequence:
+            order[li] = arrange(order[li], preds if down else succs)
+            place([order[li]])
+        cost = _crossings_between(order, preds)
+        if cost < best_cost:
+            best, best_cost = [list(layer) for layer in order], cost
+    return best
+
+
+def _crossings_between(order: list[list[int]], preds: list[list[int]]) -> int:
+    index: dict[int, int] = {}
+    for layer in order:
+        for i, v in enumerate(layer):
+            index[v] = i
+    total = 0
+    for li in range(1, len(order)):
+        above = set(order[li - 1])
+        pairs = sorted(
+            (index[u], index[v]) for v in order[li] for u in preds[v] if u in above
+        )
+        total += _inversions([b for _, b in pairs])
+    return total
+
+
+def _crossings(order: list[list[int]], layer: list[int], edges: list[tuple[int, int]]) -> int:
+    preds: list[list[int]] = [[] for _ in layer]
+    for s, t in edges:
+        if layer[t] == layer[s] + 1:
+            preds[t].append(s)
+    return _crossings_between(order, preds)
+
+
+def _inversions(seq: list[int]) -> int:
+    """Pairs i < j with seq[i] > seq[j], counted with a sorted prefix (n log n)."""
+    seen: list[int] = []
+    count = 0
+    for value in seq:
+        k = bisect_right(seen, value)
+        count += len(seen) - k
+        seen.insert(k, value)
+    return count
+
+
+def _coordinates(
+    order: list[list[int]], preds: list[list[int]], succs: list[list[int]]
+) -> list[float]:
+    step = NODE_WIDTH + H_GAP
+    xs = [0.0] * sum(len(layer) for layer in order)
+    for layer in order:
+        mid = (len(layer) - 1) / 2
+        for i, v in enumerate(layer):
+            xs[v] = (i - mid) * step
+    for sweep in range(4):
+        down = sweep % 2 == 0
+        sequence = order if down else list(reversed(order))
+        neighbours = preds if down else succs
+        for layer in sequence:
+            want = [
+                sum(xs[w] for w in neighbours[v]) / len(neighbours[v]) if neighbours[v] else xs[v]
+                for v in layer
+            ]
+            left = list(want)
+            for i in range(1, len(left)):
+                left[i] = max(left[i], left[i - 1] + step)
+            right = list(want)
+            for i in range(len(right) - 2, -1, -1):
+                right[i] = min(right[i], right[i + 1] - step)
+            for i, v in enumerate(layer):
+                xs[v] = (left[i] + right[i]) / 2
+    return xs

@@ -1,0 +1,295 @@
+"""Drawings of the step graph: SVG (from the shared layout), Mermaid and Graphviz dot.
+
+The SVG is inline and static: no script, no external reference, every name escaped, so it is
+safe in a notebook output, a handoff page or an email. Step names come from users and are
+always treated as text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from .dag import Dag
+from .diagnostics import Diagnostic, summary
+from .layout import Layout
+
+if TYPE_CHECKING:
+    from .definition import PipelineDefinition
+
+TYPE_COLOURS: dict[str, str] = {
+    "Processing": "#3b82f6",
+    "Training": "#8b5cf6",
+    "Tuning": "#a855f7",
+    "Transform": "#06b6d4",
+    "Condition": "#f59e0b",
+    "Fail": "#ef4444",
+    "RegisterModel": "#10b981",
+    "Model": "#10b981",
+    "CreateModel": "#10b981",
+    "Lambda": "#f97316",
+    "Callback": "#f97316",
+    "ForEach": "#eab308",
+}
+DEFAULT_COLOUR = "#64748b"
+
+STATUS_COLOURS: dict[str, tuple[str, str]] = {  # fill, stroke
+    "Starting": ("#dbeafe", "#2563eb"),
+    "Executing": ("#bfdbfe", "#1d4ed8"),
+    "Stopping": ("#e5e7eb", "#6b7280"),
+    "Stopped": ("#e5e7eb", "#4b5563"),
+    "Failed": ("#fee2e2", "#dc2626"),
+    "Succeeded": ("#dcfce7", "#16a34a"),
+}
+
+EDGE_STYLES: dict[str, str] = {
+    "data": "stroke:#475569",
+    "property_file": "stroke:#b45309;stroke-dasharray:2 3",
+    "depends_on": "stroke:#94a3b8;stroke-dasharray:6 4",
+    "condition": "stroke:#d97706",
+}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def esc(text: object) -> str:
+    """Escape for HTML and XML text and attributes; control characters become U+FFFD."""
+    return html.escape(_CONTROL.sub("\ufffd", str(text)), quote=True)
+
+
+def svg(
+    layout: Layout,
+    *,
+    status: dict[str, str] | None = None,
+    diagnostics: Iterable[Diagnostic] = (),
+    title: str | None = None,
+) -> str:
+    """The layout as a standalone SVG document (also valid inline in HTML)."""
+    status = status or {}
+    flagged = _flagged_steps(diagnostics)
+    uid = "jack" + hashlib.sha1(repr(layout.to_json()).encode()).hexdigest()[:8]
+    w, h = max(layout.width, 120.0), max(layout.height, 40.0)
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="jack-dag" width="{w:g}" height="{h:g}" '
+        f'viewBox="0 0 {w:g} {h:g}" role="img" aria-label="{esc(title or "pipeline")} steps" '
+        'font-family="system-ui, -apple-system, Segoe UI, sans-serif">',
+        f"<title>{esc(title or 'pipeline')}</title>",
+        "<defs>",
+    ]
+    for kind, style in EDGE_STYLES.items():
+        colour = style.split(";")[0].split(":")[1]
+        out.append(
+            f'<marker id="{uid}-{kind}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+            f'markerHeight="7" orient="auto-start-reverse"><path d="M0,0L10,5L0,10z" '
+            f'fill="{colour}"/></marker>'
+        )
+    out.append("</defs>")
+    if not layout.nodes:
+        out.append(f'<text x="{w / 2:g}" y="{h / 2:g}" text-anchor="middle" fill="#64748b">no steps</text>')
+    for e in layout.edges:
+        (x1, y1), (x2, y2) = e.points[0], e.points[-1]
+        if y2 > y1:
+            bend = max(20.0, (y2 - y1) / 2)
+            d = f"M{x1:g},{y1:g} C{x1:g},{y1 + bend:g} {x2:g},{y2 - bend:g} {x2:g},{y2 - 1:g}"
+        else:  # a back edge of a cycle: loop around on the right
+            d = f"M{x1:g},{y1:g} C{x1 + 120:g},{y1 + 60:g} {x2 + 120:g},{y2 - 60:g} {x2:g},{y2 - 1:g}"
+        out.append(
+            f'<path class="jack-edge jack-edge-{e.kind}" d="{d}" fill="none" '
+            f'style="{EDGE_STYLES.get(e.kind, EDGE_STYLES["data"])};stroke-width:1.4" '
+            f'marker-end="url(#{uid}-{e.kind})"><title>{esc(e.source)} \u2192 {esc(e.target)} '
+            f"({e.kind.replace('_', ' ')})</title></path>"
+        )
+        if e.label:
+            lx, ly = (x1 + x2) / 2, (y1 + y2) / 2
+            out.append(
+                f'<text x="{lx + 4:g}" y="{ly:g}" font-size="11" fill="#b45309">{esc(e.label)}</text>'
+            )
+    for n in layout.nodes:
+        state = status.get(n.name)
+        fill, stroke = STATUS_COLOURS.get(state or "", ("#ffffff", "#cbd5e1"))
+        if n.name in flagged and not state:
+            stroke = "#dc2626"
+        band = TYPE_COLOURS.get(n.type, DEFAULT_COLOUR)
+        tip = f"{n.name} ({n.type or 'no type'})" + (f": {state}" if state else "")
+        subtitle = f"{n.type or '?'} \u00b7 {state}" if state else (n.type or "?")
+        if n.name in flagged:
+            tip += "\n" + "\n".join(flagged[n.name])
+        out.append(
+            f'<g class="jack-node" data-step="{esc(n.name)}" data-status="{esc(state or "")}">'
+            f"<title>{esc(tip)}</title>"
+            f'<rect x="{n.x:g}" y="{n.y:g}" width="{n.width:g}" height="{n.height:g}" rx="7" '
+            f'fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>'
+            f'<rect x="{n.x:g}" y="{n.y:g}" width="5" height="{n.height:g}" rx="2" fill="{band}"/>'
+            f'<text x="{n.x + 14:g}" y="{n.y + 20:g}" font-size="12.5" font-weight="600" '
+            f'fill="#0f172a">{esc(n.label)}</text>'
+            f'<text x="{n.x + 14:g}" y="{n.y + 36:g}" font-size="11" fill="#64748b">'
+            f"{esc(subtitle)}</text>"
+        )
+        if n.name in flagged:
+            out.append(
+                f'<circle cx="{n.x + n.width - 12:g}" cy="{n.y + 12:g}" r="6" fill="#dc2626"/>'
+                f'<text x="{n.x + n.width - 12:g}" y="{n.y + 16:g}" font-size="10" '
+                'text-anchor="middle" fill="#fff" font-weight="700">!</text>'
+            )
+        out.append("</g>")
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _flagged_steps(diagnostics: Iterable[Diagnostic]) -> dict[str, list[str]]:
+    flagged: dict[str, list[str]] = {}
+    for d in diagnostics:
+        if d.step and d.severity == "error":
+            flagged.setdefault(d.step, []).append(f"{d.code}: {d.message}")
+    return flagged
+
+
+# Mermaid --------------------------------------------------------------------------------------
+
+_MERMAID_ARROWS = {"data": "-->", "property_file": "-.->", "depends_on": "-.->", "condition": "==>"}
+
+
+def _mermaid_text(text: str) -> str:
+    """Mermaid labels in quotes: entities for characters Mermaid or HTML would interpret."""
+    out = []
+    for ch in _CONTROL.sub("\ufffd", text):
+        if ch in '"#<>&`\\' or ch in "\n\r\t":
+            out.append(f"#{ord(ch)};")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def mermaid(dag: Dag) -> str:
+    """A Mermaid flowchart; nested steps sit in a subgraph per branch."""
+    ids = {name: f"s{i}" for i, name in enumerate(dag.nodes)}
+    lines = ["flowchart TD"]
+    groups: dict[tuple[str, str], list[str]] = {}
+    for node in dag.nodes.values():
+        if node.parent is not None:
+            groups.setdefault((node.parent, node.branch or ""), []).append(node.name)
+    grouped = {name for members in groups.values() for name in members}
+
+    def node_line(name: str, indent: str) -> str:
+        node = dag.nodes[name]
+        label = _mermaid_text(name) + (f"<br/><i>{_mermaid_text(node.type)}</i>" if node.type else "")
+        shape = ("{{", "}}") if node.type == "Condition" else ('[', ']')
+        return f'{indent}{ids[name]}{shape[0]}"{label}"{shape[1]}'
+
+    for name in dag.nodes:
+        if name not in grouped:
+            lines.append(node_line(name, "  "))
+    for gi, ((parent, branch), members) in enumerate(groups.items()):
+        title = f"{_mermaid_text(parent)}: {branch}"
+        lines.append(f'  subgraph g{gi}["{title}"]')
+        lines.extend(node_line(m, "    ") for m in members)
+        lines.append("  end")
+    for e in dag.edges:
+        arrow = _MERMAID_ARROWS[e.kind]
+        target = dag.nodes[e.target]
+        label = f"|{target.branch}|" if e.kind == "condition" and target.branch else ""
+        lines.append(f"  {ids[e.source]} {arrow}{label} {ids[e.target]}")
+    return "\n".join(lines) + "\n"
+
+
+# Graphviz dot -------------------------------------------------------------------------------
+
+_DOT_STYLES = {
+    "data": "",
+    "property_file": ' style=dotted color="#b45309"',
+    "depends_on": ' style=dashed color="#94a3b8"',
+    "condition": ' color="#d97706"',
+}
+
+
+def _dot_string(text: str) -> str:
+    cleaned = _CONTROL.sub("\ufffd", text).replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + cleaned.replace("\n", "\\n").replace("\r", "\\r") + '"'
+
+
+def dot(dag: Dag, title: str | None = None) -> str:
+    """A Graphviz digraph; nested steps sit in a cluster per branch."""
+    lines = [
+        f"digraph {_dot_string(title or 'pipeline')} {{",
+        "  rankdir=TB;",
+        '  node [shape=box style="rounded,filled" fillcolor="#ffffff" fontname="Helvetica"];',
+    ]
+    groups: dict[tuple[str, str], list[str]] = {}
+    for node in dag.nodes.values():
+        if node.parent is not None:
+            groups.setdefault((node.parent, node.branch or ""), []).append(node.name)
+    grouped = {name for members in groups.values() for name in members}
+
+    def node_line(name: str) -> str:
+        node = dag.nodes[name]
+        shape = " shape=diamond" if node.type == "Condition" else ""
+        colour = TYPE_COLOURS.get(node.type, DEFAULT_COLOUR)
+        label = _dot_string(f"{name}\n{node.type}" if node.type else name)
+        return f'{_dot_string(name)} [label={label} color="{colour}"{shape}];'
+
+    lines.extend("  " + node_line(n) for n in dag.nodes if n not in grouped)
+    for gi, ((parent, branch), members) in enumerate(groups.items()):
+        lines.append(f"  subgraph cluster_{gi} {{")
+        lines.append(f"    label={_dot_string(f'{parent}: {branch}')}; style=dashed;")
+        lines.extend("    " + node_line(m) for m in members)
+        lines.append("  }")
+    for e in dag.edges:
+        target = dag.nodes[e.target]
+        label = f" label={_dot_string(target.branch)}" if e.kind == "condition" and target.branch else ""
+        lines.append(f"  {_dot_string(e.source)} -> {_dot_string(e.target)} [{_DOT_STYLES[e.kind].strip()}{label}];".replace("[]", "[ ]"))
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+# Notebook display ---------------------------------------------------------------------------
+
+_SEVERITY_BADGE = {"error": "#dc2626", "warning": "#d97706", "info": "#2563eb"}
+
+
+def diagnostics_html(diagnostics: Sequence[Diagnostic]) -> str:
+    if not diagnostics:
+        return '<p style="color:#16a34a;margin:4px 0">\u2714 no problems found</p>'
+    rows = []
+    for d in diagnostics:
+        where = d.step or ""
+        if d.line is not None:
+            where = f"{where} line {d.line}:{d.column}".strip()
+        elif d.path:
+            where = f"{where} {d.path}".strip()
+        hint = f'<div style="color:#64748b">{esc(d.hint)}</div>' if d.hint else ""
+        rows.append(
+            "<tr>"
+            f'<td style="color:{_SEVERITY_BADGE[d.severity]};font-weight:600">{esc(d.severity)}</td>'
+            f"<td><code>{esc(d.code)}</code></td>"
+            f"<td>{esc(d.message)}{hint}</td>"
+            f"<td><code>{esc(where)}</code></td>"
+            "</tr>"
+        )
+    return (
+        '<table class="jack-diagnostics" style="border-collapse:collapse;margin:4px 0">'
+        "<thead><tr><th>severity</th><th>code</th><th>message</th><th>where</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def definition_html(defn: PipelineDefinition) -> str:
+    diagnostics = defn.validate()
+    head = esc(defn.name or "pipeline definition")
+    if defn.data is None:
+        meta = esc(f"from {defn.source}: not valid JSON")
+        body = ""
+    else:
+        n = len(defn.dag.nodes)
+        meta = esc(
+            f"{n} step{'s' * (n != 1)} \u00b7 {len(defn.parameters)} parameters \u00b7 "
+            f"sha256 {(defn.sha256 or '')[:12]} \u00b7 {summary(diagnostics)} \u00b7 from {defn.source}"
+        )
+        body = f'<div style="overflow:auto;max-height:640px">{defn.to_svg()}</div>'
+    return (
+        '<div class="jack-definition">'
+        f'<div><strong>{head}</strong> <span style="color:#64748b">{meta}</span></div>'
+        f"{body}{diagnostics_html(diagnostics)}</div>"
+    )
