@@ -262,7 +262,7 @@ def _load_str(source: str, name: str | None) -> PipelineDefinition:
     if source.startswith("s3://"):
         return _load_s3(source, name)
     path = Path(source).expanduser()
-    if path.is_file():
+    if path.is_file() and path.suffix != ".py":
         return _load_file(path, name)
     m = _PY_FILE_REF.match(source)
     if m:
@@ -273,10 +273,7 @@ def _load_str(source: str, name: str | None) -> PipelineDefinition:
     if path.is_dir():
         raise SourceError(f"{source} is a directory, not a definition file")
     if path.suffix == ".py":
-        raise SourceError(
-            f"{source}: name the pipeline object in the file",
-            hint=f"use {source}:NAME, where NAME is a Pipeline, a dict or a function returning one",
-        )
+        return _load_file(path, name)
     raise SourceError(
         f"{source}: no such file",
         hint="give a JSON file, '-' for stdin, s3://bucket/key, or file.py:NAME / module:NAME",
@@ -284,6 +281,11 @@ def _load_str(source: str, name: str | None) -> PipelineDefinition:
 
 
 def _load_file(path: Path, name: str | None) -> PipelineDefinition:
+    if path.suffix == ".py":
+        raise SourceError(
+            f"{path}: name the pipeline object in the file",
+            hint=f"use {path}:NAME, where NAME is a Pipeline, a dict or a function returning one",
+        )
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -378,8 +380,9 @@ def _load_object(obj: Any, where: str, name: str | None) -> PipelineDefinition:
             else f"<{type(obj).__name__} {pipeline_name or ''}>".replace(" >", ">")
         )
         return from_text(text, source=src, name=pipeline_name)
-    if isinstance(obj, dict):
-        return PipelineDefinition(obj, source=where if where != "<object>" else "<dict>", name=name)
+    if isinstance(obj, dict | list):  # a list is JSON too: validate says why it is wrong
+        src = where if where != "<object>" else f"<{type(obj).__name__}>"
+        return PipelineDefinition(obj, source=src, name=name)
     if isinstance(obj, str):
         return from_text(obj, source=where if where != "<object>" else "<text>", name=name)
     if isinstance(obj, bytes | bytearray):
@@ -421,7 +424,7 @@ def _parse(text: str) -> tuple[Any, Diagnostic | None]:
         return None, Diagnostic(
             "error",
             "JSON_SYNTAX",
-            f"not valid JSON: {e.msg}",
+            f"not valid JSON: {_syntax_message(e, text)}",
             line=e.lineno,
             column=e.colno,
             hint=_syntax_hint(e, text),
@@ -439,6 +442,24 @@ def _parse(text: str) -> tuple[Any, Diagnostic | None]:
         return None, Diagnostic("error", "JSON_SYNTAX", f"not valid JSON: {e}")
 
 
+_SYNTAX_MESSAGES = {
+    "Unterminated string starting at": "a string is never closed",
+    "Expecting value": "expected a value",
+    "Expecting property name enclosed in double quotes": "expected a key in double quotes",
+    "Expecting ',' delimiter": "expected ',' between items",
+    "Expecting ':' delimiter": "expected ':' after a key",
+    "Extra data": "more text after the end of the JSON value",
+}
+
+
+def _syntax_message(e: json.JSONDecodeError, text: str) -> str:
+    if e.msg.startswith("Invalid control character"):
+        if text[e.pos : e.pos + 1] in ("\n", "\r"):
+            return "the line ends inside a string"
+        return f"a string holds a raw control character ({text[e.pos : e.pos + 1]!r})"
+    return _SYNTAX_MESSAGES.get(e.msg, e.msg.removesuffix(" at"))
+
+
 def _syntax_hint(e: json.JSONDecodeError, text: str) -> str | None:
     msg = e.msg
     if not text.strip():
@@ -446,7 +467,12 @@ def _syntax_hint(e: json.JSONDecodeError, text: str) -> str | None:
     if msg.startswith("Unterminated string"):
         return "a string is cut off: the text was probably truncated when copied; copy it again"
     if msg.startswith("Invalid control character"):
-        return "a string holds a raw line break or tab; write it as \\n or \\t"
+        if text[e.pos : e.pos + 1] in ("\n", "\r"):
+            return (
+                "the string was cut off when copied (or holds a raw line break): "
+                "close the quote, or write the break as \\n"
+            )
+        return "write control characters as escapes such as \\t or \\u0001"
     if msg.startswith("Expecting property name enclosed in double quotes"):
         before = text[: e.pos].rstrip()
         if before.endswith(","):

@@ -25,6 +25,8 @@ V_GAP = 54.0
 MARGIN = 16.0
 CHAR_WIDTH = 7.0  # average advance of the 12.5px label font
 SWEEPS = 6
+VIRTUAL_WIDTH = 12.0
+MAX_VIRTUAL_NODES = 20_000  # past this, the longest edges are drawn straight
 _BRANCH_RANK = {"if": 0, "body": 0, "else": 1}
 
 
@@ -107,47 +109,83 @@ def layout(dag: Dag) -> Layout:
     for s, t in forward:
         succs[s].append(t)
         preds[t].append(s)
-
     layer = _layers(n, preds, succs)
-    depth = max(layer, default=-1) + 1
-    layers: list[list[int]] = [[] for _ in range(depth)]
-    for v in range(n):
-        layers[layer[v]].append(v)
 
+    # Long edges get a chain of thin virtual nodes, one per layer they cross, so that they
+    # are routed between the boxes instead of through them.
     nodes = list(dag.nodes.values())
-    group = [
+    group: list[tuple[str | None, str | None]] = [
         (nd.parent, nd.branch) if nd.parent is not None else (nd.name, None) for nd in nodes
     ]
     branch_rank = [_BRANCH_RANK.get(nd.branch or "", 0) for nd in nodes]
-    order = _order(layers, preds, succs, group, branch_rank)
-    crossings = _crossings(order, layer, forward)
-    xs = _coordinates(order, preds, succs)
+    widths = [NODE_WIDTH] * n
+    vpreds: list[list[int]] = [[] for _ in range(n)]
+    vsuccs: list[list[int]] = [[] for _ in range(n)]
+    chains: dict[tuple[int, int], list[int]] = {}
+    budget = MAX_VIRTUAL_NODES
+    for s, t in sorted(forward, key=lambda e: layer[e[1]] - layer[e[0]]):
+        span = layer[t] - layer[s]
+        chain: list[int] = []
+        if 1 < span <= budget:
+            budget -= span - 1
+            for k in range(1, span):
+                v = len(layer)
+                layer.append(layer[s] + k)
+                group.append((f"\0{v}", None))
+                branch_rank.append(0)
+                widths.append(VIRTUAL_WIDTH)
+                vpreds.append([])
+                vsuccs.append([])
+                chain.append(v)
+        chains[(s, t)] = chain
+        hops = [s, *chain, t]
+        for a, b in zip(hops, hops[1:]):
+            vsuccs[a].append(b)
+            vpreds[b].append(a)
 
-    boxes: list[NodeBox] = []
-    min_x = min(xs, default=0.0)
-    for v, nd in enumerate(nodes):
-        boxes.append(
-            NodeBox(
-                name=nd.name,
-                label=truncate(nd.name),
-                type=nd.type,
-                x=round(xs[v] - min_x + MARGIN, 1),
-                y=MARGIN + layer[v] * (NODE_HEIGHT + V_GAP),
-                width=NODE_WIDTH,
-                height=NODE_HEIGHT,
-                layer=layer[v],
-                parent=nd.parent,
-                branch=nd.branch,
-            )
+    depth = max(layer, default=-1) + 1
+    layers: list[list[int]] = [[] for _ in range(depth)]
+    for v in range(len(layer)):
+        layers[layer[v]].append(v)
+    order = _order(layers, vpreds, vsuccs, group, branch_rank)
+    crossings = _crossings_between(order, vpreds)
+    xs = _coordinates(order, vpreds, vsuccs, widths)
+
+    min_x = min((xs[v] - widths[v] / 2 for v in range(len(xs))), default=0.0)
+
+    def left(v: int) -> float:
+        return round(xs[v] - widths[v] / 2 - min_x + MARGIN, 1)
+
+    def top(v: int) -> float:
+        return MARGIN + layer[v] * (NODE_HEIGHT + V_GAP)
+
+    boxes = [
+        NodeBox(
+            name=nd.name,
+            label=truncate(nd.name),
+            type=nd.type,
+            x=left(v),
+            y=top(v),
+            width=NODE_WIDTH,
+            height=NODE_HEIGHT,
+            layer=layer[v],
+            parent=nd.parent,
+            branch=nd.branch,
         )
+        for v, nd in enumerate(nodes)
+    ]
     paths: list[EdgePath] = []
     for e in dag.edges:
-        a, b = boxes[ix[e.source]], boxes[ix[e.target]]
-        start = (a.x + a.width / 2, a.y + a.height)
-        end = (b.x + b.width / 2, b.y)
+        s, t = ix[e.source], ix[e.target]
+        a, b = boxes[s], boxes[t]
+        points = [(a.x + a.width / 2, a.y + a.height)]
+        for v in chains.get((s, t), ()):
+            cx = left(v) + VIRTUAL_WIDTH / 2
+            points += [(cx, top(v)), (cx, top(v) + NODE_HEIGHT)]
+        points.append((b.x + b.width / 2, b.y))
         label = b.branch if e.kind == "condition" and b.branch in ("if", "else") else None
-        paths.append(EdgePath(e.source, e.target, e.kind, (start, end), label))
-    width = max((b.x + b.width for b in boxes), default=0.0) + MARGIN
+        paths.append(EdgePath(e.source, e.target, e.kind, tuple(points), label))
+    width = max((left(v) + widths[v] for v in range(len(xs))), default=0.0) + MARGIN
     height = max((b.y + b.height for b in boxes), default=0.0) + MARGIN
     return Layout(tuple(boxes), tuple(paths), round(width, 1), round(height, 1), crossings)
 
@@ -258,14 +296,6 @@ def _crossings_between(order: list[list[int]], preds: list[list[int]]) -> int:
     return total
 
 
-def _crossings(order: list[list[int]], layer: list[int], edges: list[tuple[int, int]]) -> int:
-    preds: list[list[int]] = [[] for _ in layer]
-    for s, t in edges:
-        if layer[t] == layer[s] + 1:
-            preds[t].append(s)
-    return _crossings_between(order, preds)
-
-
 def _inversions(seq: list[int]) -> int:
     """Pairs i < j with seq[i] > seq[j], counted with a sorted prefix (n log n)."""
     seen: list[int] = []
@@ -278,15 +308,24 @@ def _inversions(seq: list[int]) -> int:
 
 
 def _coordinates(
-    order: list[list[int]], preds: list[list[int]], succs: list[list[int]]
+    order: list[list[int]],
+    preds: list[list[int]],
+    succs: list[list[int]],
+    widths: list[float],
 ) -> list[float]:
-    step = NODE_WIDTH + H_GAP
-    xs = [0.0] * sum(len(layer) for layer in order)
+    """Centre x of every node: start packed, then move toward the neighbours' mean."""
+    xs = [0.0] * len(widths)
+
+    def gap(a: int, b: int) -> float:
+        return (widths[a] + widths[b]) / 2 + (H_GAP if min(widths[a], widths[b]) >= NODE_WIDTH else H_GAP / 2)
+
     for layer in order:
-        mid = (len(layer) - 1) / 2
-        for i, v in enumerate(layer):
-            xs[v] = (i - mid) * step
-    for sweep in range(4):
+        for i in range(1, len(layer)):
+            xs[layer[i]] = xs[layer[i - 1]] + gap(layer[i - 1], layer[i])
+        shift = (xs[layer[0]] + xs[layer[-1]]) / 2 if layer else 0.0
+        for v in layer:
+            xs[v] -= shift
+    for sweep in range(8):
         down = sweep % 2 == 0
         sequence = order if down else list(reversed(order))
         neighbours = preds if down else succs
@@ -295,12 +334,12 @@ def _coordinates(
                 sum(xs[w] for w in neighbours[v]) / len(neighbours[v]) if neighbours[v] else xs[v]
                 for v in layer
             ]
-            left = list(want)
-            for i in range(1, len(left)):
-                left[i] = max(left[i], left[i - 1] + step)
-            right = list(want)
-            for i in range(len(right) - 2, -1, -1):
-                right[i] = min(right[i], right[i + 1] - step)
+            lo = list(want)
+            for i in range(1, len(lo)):
+                lo[i] = max(lo[i], lo[i - 1] + gap(layer[i - 1], layer[i]))
+            hi = list(want)
+            for i in range(len(hi) - 2, -1, -1):
+                hi[i] = min(hi[i], hi[i + 1] - gap(layer[i], layer[i + 1]))
             for i, v in enumerate(layer):
-                xs[v] = (left[i] + right[i]) / 2
+                xs[v] = (lo[i] + hi[i]) / 2
     return xs

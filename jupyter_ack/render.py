@@ -90,12 +90,8 @@ def svg(
     if not layout.nodes:
         out.append(f'<text x="{w / 2:g}" y="{h / 2:g}" text-anchor="middle" fill="#64748b">no steps</text>')
     for e in layout.edges:
-        (x1, y1), (x2, y2) = e.points[0], e.points[-1]
-        if y2 > y1:
-            bend = max(20.0, (y2 - y1) / 2)
-            d = f"M{x1:g},{y1:g} C{x1:g},{y1 + bend:g} {x2:g},{y2 - bend:g} {x2:g},{y2 - 1:g}"
-        else:  # a back edge of a cycle: loop around on the right
-            d = f"M{x1:g},{y1:g} C{x1 + 120:g},{y1 + 60:g} {x2 + 120:g},{y2 - 60:g} {x2:g},{y2 - 1:g}"
+        d = edge_path(e.points)
+        (x1, y1), (x2, y2) = e.points[0], e.points[1]
         out.append(
             f'<path class="jack-edge jack-edge-{e.kind}" d="{d}" fill="none" '
             f'style="{EDGE_STYLES.get(e.kind, EDGE_STYLES["data"])};stroke-width:1.4" '
@@ -137,6 +133,22 @@ def svg(
         out.append("</g>")
     out.append("</svg>")
     return "".join(out)
+
+
+def edge_path(points: Sequence[tuple[float, float]]) -> str:
+    """SVG path data through the points: curves between layers, straight lines within."""
+    (x0, y0), (xn, yn) = points[0], points[-1]
+    if len(points) == 2 and yn <= y0:  # a back edge of a cycle: loop around on the right
+        return f"M{x0:g},{y0:g} C{x0 + 120:g},{y0 + 60:g} {xn + 120:g},{yn - 60:g} {xn:g},{yn - 1:g}"
+    parts = [f"M{x0:g},{y0:g}"]
+    for (xa, ya), (xb, yb) in zip(points, points[1:]):
+        yb_end = yb - 1 if (xb, yb) == (xn, yn) else yb
+        if xa == xb:
+            parts.append(f"L{xb:g},{yb_end:g}")
+        else:
+            bend = max(16.0, (yb - ya) / 2)
+            parts.append(f"C{xa:g},{ya + bend:g} {xb:g},{yb - bend:g} {xb:g},{yb_end:g}")
+    return " ".join(parts)
 
 
 def _flagged_steps(diagnostics: Iterable[Diagnostic]) -> dict[str, list[str]]:

@@ -4,8 +4,9 @@ Nothing here imports ``sagemaker`` at module import time: the SDK reads its conf
 environment when first imported, so callers apply :func:`sdk_offline_env` to
 ``os.environ`` first and only then call the builders.
 
-Every builder uses a ``PipelineSession`` whose boto3 session refuses AWS calls (see
-:func:`_offline_aws_call`), so building and compiling a pipeline never leaves the process.
+Every builder uses :func:`offline_session`: its boto3 session answers the few S3 uploads the
+SDK makes in process and refuses any other AWS call, so building a pipeline and compiling its
+definition never leaves the process.
 """
 
 from __future__ import annotations
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from sagemaker.core.shapes import ProcessingInput, ProcessingOutput
     from sagemaker.core.workflow.pipeline_context import PipelineSession
     from sagemaker.mlops.workflow.pipeline import Pipeline
 
@@ -22,9 +26,7 @@ ACCOUNT = "123456789012"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/SageMakerRole"
 BUCKET = "jupyter-ack-test-bucket"
 S3_PREFIX = f"s3://{BUCKET}/abalone"
-SKLEARN_IMAGE = (
-    f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-)
+SKLEARN_IMAGE = f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 XGBOOST_IMAGE = f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1"
 PYTHON_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/jupyter-ack-python:3.11"
 LAMBDA_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:jupyter-ack-notify"
@@ -43,8 +45,9 @@ def sdk_offline_env(tmp_dir: str) -> dict[str, str]:
 
     Writes the SDK config file (telemetry opted out) into ``tmp_dir``. The AWS settings pin a
     region and dummy credentials, and cut every source of configuration or credentials that
-    could trigger a lookup (shared config files, instance metadata). Remove ``AWS_PROFILE``
-    from the environment as well: it would name a profile the empty config file lacks.
+    could trigger a lookup (shared config files, instance metadata). Also remove
+    ``AWS_PROFILE`` and ``AWS_DEFAULT_PROFILE``: they would name a profile that the (absent)
+    config file lacks, and boto3 fails on that.
     """
     config = Path(tmp_dir) / "sagemaker-config.yaml"
     config.write_text(_SDK_CONFIG_YAML)
@@ -68,11 +71,11 @@ def sdk_offline_env(tmp_dir: str) -> dict[str, str]:
 class _EmptyBody:
     """Stand-in for a raw HTTP body: an empty stream."""
 
-    def stream(self, **_: Any) -> Any:
+    def stream(self, **_: Any) -> Iterator[bytes]:
         yield b""
 
 
-def _offline_aws_call(model: Any, params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+def _offline_aws_call(model: Any, **_: Any) -> tuple[Any, dict[str, Any]]:
     """Answer a boto3 call in process instead of sending it (a ``before-call`` hook).
 
     S3 ``PutObject`` (the SDK uploading serialized ``@step`` functions and runtime scripts)
@@ -102,8 +105,8 @@ def offline_session() -> PipelineSession:
     return session
 
 
-def _s3_output(name: str, local_path: str) -> Any:
-    """A processing output uploaded under this execution's own S3 prefix."""
+def _s3_output(name: str, local_path: str) -> ProcessingOutput:
+    """Return a processing output uploaded under this execution's own S3 prefix."""
     from sagemaker.core.shapes import ProcessingOutput, ProcessingS3Output
     from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join
@@ -115,8 +118,8 @@ def _s3_output(name: str, local_path: str) -> Any:
     )
 
 
-def _s3_input(name: str, uri: Any, local_path: str) -> Any:
-    """A processing input downloaded from ``uri`` (a string or a pipeline variable)."""
+def _s3_input(name: str, uri: Any, local_path: str) -> ProcessingInput:
+    """Return a processing input read from ``uri`` (a string or a pipeline variable)."""
     from sagemaker.core.shapes import ProcessingInput, ProcessingS3Input
 
     return ProcessingInput(
@@ -138,6 +141,7 @@ def build_realistic_pipeline() -> Pipeline:
     from sagemaker.core.processing import ScriptProcessor
     from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig
     from sagemaker.core.workflow.conditions import ConditionLessThanOrEqualTo
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import Join, JsonGet
     from sagemaker.core.workflow.parameters import (
         ParameterBoolean,
@@ -157,12 +161,20 @@ def build_realistic_pipeline() -> Pipeline:
 
     session = offline_session()
 
-    processing_instance_type = ParameterString(name="ProcessingInstanceType", default_value="ml.m5.xlarge")
+    processing_instance_type = ParameterString(
+        name="ProcessingInstanceType", default_value="ml.m5.xlarge"
+    )
     processing_instance_count = ParameterInteger(name="ProcessingInstanceCount", default_value=1)
-    training_instance_type = ParameterString(name="TrainingInstanceType", default_value="ml.m5.xlarge")
+    training_instance_type = ParameterString(
+        name="TrainingInstanceType", default_value="ml.m5.xlarge"
+    )
     training_instance_count = ParameterInteger(name="TrainingInstanceCount", default_value=1)
-    approval_status = ParameterString(name="ModelApprovalStatus", default_value="PendingManualApproval")
-    input_data = ParameterString(name="InputData", default_value=f"{S3_PREFIX}/input/abalone-dataset.csv")
+    approval_status = ParameterString(
+        name="ModelApprovalStatus", default_value="PendingManualApproval"
+    )
+    input_data = ParameterString(
+        name="InputData", default_value=f"{S3_PREFIX}/input/abalone-dataset.csv"
+    )
     mse_threshold = ParameterFloat(name="MseThreshold", default_value=6.0)
     notify = ParameterBoolean(name="NotifyOnRegistration", default_value=True)
     cache = CacheConfig(enable_caching=True, expire_after="P30D")
@@ -245,7 +257,9 @@ def build_realistic_pipeline() -> Pipeline:
             code=f"{S3_PREFIX}/code/evaluate.py",
             inputs=[
                 _s3_input("model", model_data, "/opt/ml/processing/model"),
-                _s3_input("test", process_outputs["test"].S3Output.S3Uri, "/opt/ml/processing/test"),
+                _s3_input(
+                    "test", process_outputs["test"].S3Output.S3Uri, "/opt/ml/processing/test"
+                ),
             ],
             outputs=[_s3_output("evaluation", "/opt/ml/processing/evaluation")],
         ),
@@ -261,7 +275,6 @@ def build_realistic_pipeline() -> Pipeline:
         role_arn=ROLE_ARN,
         sagemaker_session=session,
         instance_type="ml.m5.large",
-        dependencies={"auto": False},
     )
     step_register = ModelStep(
         name="RegisterAbaloneModel",
@@ -284,7 +297,8 @@ def build_realistic_pipeline() -> Pipeline:
         name="NotifyModelRegistered",
         lambda_func=Lambda(function_arn=LAMBDA_ARN, session=session),
         inputs={
-            "model_package_arn": step_register.properties.ModelPackageArn,
+            "model_package_group": "AbaloneModelPackageGroup",
+            "execution_id": ExecutionVariables.PIPELINE_EXECUTION_ID,
             "notify": notify,
         },
         outputs=[LambdaOutput(output_name="status")],
@@ -318,6 +332,52 @@ def build_realistic_pipeline() -> Pipeline:
             notify,
         ],
         steps=[step_process, step_train, step_eval, step_check],
+        sagemaker_session=session,
+    )
+
+
+def build_step_decorator_pipeline() -> Pipeline:
+    """Build a three-step pipeline with the v3 ``@step`` decorator.
+
+    ``load`` (named "LoadAbaloneData") feeds ``fit`` and ``score``, and ``fit`` feeds ``score``.
+    The SDK turns each function into a Training step, with ``DependsOn`` on the steps whose
+    returns it takes and ``Get`` expressions inside its ``ContainerArguments``; the other two
+    step names get a random suffix. Compiling uploads the pickled functions and runtime scripts;
+    the offline session accepts those uploads without storing anything.
+    """
+    from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
+    from sagemaker.mlops.workflow.function_step import step
+    from sagemaker.mlops.workflow.pipeline import Pipeline
+
+    session = offline_session()
+    input_data = ParameterString(
+        name="InputData", default_value=f"{S3_PREFIX}/input/abalone-dataset.csv"
+    )
+    learning_rate = ParameterFloat(name="LearningRate", default_value=0.2)
+    job = {"role": ROLE_ARN, "image_uri": PYTHON_IMAGE, "instance_type": "ml.m5.large"}
+
+    @step(name="LoadAbaloneData", display_name="Load abalone data", **job)
+    def load(uri: str) -> dict[str, Any]:
+        """Read the data set and split it."""
+        return {"uri": uri, "train": [[1.0, 2.0]], "test": [[3.0, 4.0]]}
+
+    @step(**job)
+    def fit(train: list[list[float]], eta: float) -> dict[str, float]:
+        """Fit a trivial model."""
+        return {"weight": eta * sum(row[0] for row in train)}
+
+    @step(**job)
+    def score(model: dict[str, float], test: list[list[float]]) -> float:
+        """Score the model on held-out rows."""
+        return sum((model["weight"] - row[1]) ** 2 for row in test) / len(test)
+
+    data = load(input_data)
+    model = fit(data["train"], learning_rate)
+    mse = score(model, data["test"])
+    return Pipeline(
+        name="abalone-step-decorator",
+        parameters=[input_data, learning_rate],
+        steps=[mse],
         sagemaker_session=session,
     )
 
