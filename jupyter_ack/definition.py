@@ -255,13 +255,18 @@ def from_text(text: str, *, source: str = "<text>", name: str | None = None) -> 
 
 def _load_str(source: str, name: str | None) -> PipelineDefinition:
     stripped = source.lstrip()
-    if not stripped or stripped[0] in ("{", "[", '"'):
+    if not stripped or stripped[0] in ("{", "[", '"') or "\n" in source or len(source) > 4096:
         return from_text(source, source="<text>", name=name)
     if source == "-":
         return from_text(_decode(sys.stdin.buffer.read(), "<stdin>"), source="<stdin>", name=name)
     if source.startswith("s3://"):
         return _load_s3(source, name)
     path = Path(source).expanduser()
+    try:
+        path.stat()
+    except (OSError, ValueError) as e:  # too long, NUL byte, ...: not a usable path
+        if not isinstance(e, FileNotFoundError | NotADirectoryError):
+            return from_text(source, source="<text>", name=name)
     if path.is_file() and path.suffix != ".py":
         return _load_file(path, name)
     m = _PY_FILE_REF.match(source)
@@ -274,6 +279,8 @@ def _load_str(source: str, name: str | None) -> PipelineDefinition:
         raise SourceError(f"{source} is a directory, not a definition file")
     if path.suffix == ".py":
         return _load_file(path, name)
+    if _parse(source)[1] is None:  # a bare JSON scalar such as `null`: validate says why not
+        return from_text(source, source="<text>", name=name)
     raise SourceError(
         f"{source}: no such file",
         hint="give a JSON file, '-' for stdin, s3://bucket/key, or file.py:NAME / module:NAME",

@@ -44,8 +44,8 @@ class Result:
 def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Result:
     """Run the installed ``jupyter-ack`` console script, as a user would."""
     exe = Path(sys.executable).with_name("jupyter-ack")
-    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    full_env.pop("FORCE_COLOR", None)
+    full_env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"}
+    full_env.update({"NO_COLOR": "1", **(env or {})})
     proc = subprocess.run(
         [str(exe), *args],
         input=stdin,

@@ -1,8 +1,8 @@
 """Offline builders for real SageMaker Python SDK v3 pipelines, used as test fixtures.
 
-Nothing here imports ``sagemaker`` at module import time: the SDK reads its config and
-environment when first imported, so callers apply :func:`sdk_offline_env` to
-``os.environ`` first and only then call the builders.
+Nothing here imports ``sagemaker`` at module import time: importing ``sagemaker.mlops``
+already builds a default boto3 client (and fails without a region), so callers apply
+:func:`sdk_offline_env` to ``os.environ`` first and only then call the builders.
 
 Every builder uses :func:`offline_session`: its boto3 session answers the few S3 uploads the
 SDK makes in process and refuses any other AWS call, so building a pipeline and compiling its
