@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .diagnostics import Diagnostic
     from .definition import Parameter, PipelineDefinition, load
+    from .diagnostics import Diagnostic
     from .errors import JupyterAckError, SourceError
 
 __all__ = [

@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any
 
 _WS = re.compile(r"[ \t\n\r]*")
-_SCAN = json.JSONDecoder().scan_once
+# typeshed lacks the C scanner attributes json itself uses
+_SCAN: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _NL = re.compile("\n")
 
 
@@ -49,10 +51,10 @@ def locate(text: str, pointers: Iterable[str]) -> dict[str, tuple[int, int]]:
             node = node.setdefault(tok, _Trie())
         node.want = ptr
     offsets: dict[str, int] = {}
-    try:
+    with suppress(
+        ValueError, IndexError, StopIteration
+    ):  # not the JSON we parsed: keep what was found
         _walk(text, _WS.match(text, 0).end(), root, offsets)  # type: ignore[union-attr]
-    except (ValueError, IndexError, StopIteration):
-        pass  # text is not the JSON we parsed: keep what was found
     newlines = [m.start() for m in _NL.finditer(text)] if offsets else []
     out: dict[str, tuple[int, int]] = {}
     for ptr, off in offsets.items():

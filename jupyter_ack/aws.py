@@ -23,7 +23,7 @@ class AwsError(JupyterAckError):
 def client(service: str, region: str | None = None) -> Any:
     import boto3
 
-    return boto3.session.Session().client(service, region_name=region)  # type: ignore[attr-defined]
+    return boto3.session.Session().client(service, region_name=region)
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:

@@ -233,7 +233,9 @@ def format_diagnostic(d: Diagnostic, source: str, c: Colours) -> str:
     return " ".join(parts)
 
 
-def write_diagnostics(out: IO[str], defn: PipelineDefinition, diagnostics: list[Diagnostic]) -> None:
+def write_diagnostics(
+    out: IO[str], defn: PipelineDefinition, diagnostics: list[Diagnostic]
+) -> None:
     from .diagnostics import summary
 
     c = Colours(out)

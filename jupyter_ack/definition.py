@@ -496,7 +496,7 @@ def _syntax_hint(e: json.JSONDecodeError, text: str) -> str | None:
         return None
     if msg.startswith("Extra data"):
         return "there is more after the end of the JSON value; keep a single definition"
-    if msg.startswith("Expecting ',' delimiter") or msg.startswith("Expecting ':' delimiter"):
+    if msg.startswith(("Expecting ',' delimiter", "Expecting ':' delimiter")):
         if e.pos >= len(text.rstrip()):
             return "the text ends too early: it was probably truncated when copied"
         return "a comma or colon is missing just before this place"

@@ -12,6 +12,7 @@ SVG), so they all draw the same picture. Deterministic: the same DAG gives the s
 
 from __future__ import annotations
 
+import itertools
 from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
@@ -139,9 +140,9 @@ def layout(dag: Dag) -> Layout:
                 chain.append(v)
         chains[(s, t)] = chain
         hops = [s, *chain, t]
-        for a, b in zip(hops, hops[1:]):
-            vsuccs[a].append(b)
-            vpreds[b].append(a)
+        for up, down in itertools.pairwise(hops):
+            vsuccs[up].append(down)
+            vpreds[down].append(up)
 
     depth = max(layer, default=-1) + 1
     layers: list[list[int]] = [[] for _ in range(depth)]
@@ -289,9 +290,7 @@ def _crossings_between(order: list[list[int]], preds: list[list[int]]) -> int:
     total = 0
     for li in range(1, len(order)):
         above = set(order[li - 1])
-        pairs = sorted(
-            (index[u], index[v]) for v in order[li] for u in preds[v] if u in above
-        )
+        pairs = sorted((index[u], index[v]) for v in order[li] for u in preds[v] if u in above)
         total += _inversions([b for _, b in pairs])
     return total
 
@@ -317,29 +316,31 @@ def _coordinates(
     xs = [0.0] * len(widths)
 
     def gap(a: int, b: int) -> float:
-        return (widths[a] + widths[b]) / 2 + (H_GAP if min(widths[a], widths[b]) >= NODE_WIDTH else H_GAP / 2)
+        small = min(widths[a], widths[b]) < NODE_WIDTH
+        return (widths[a] + widths[b]) / 2 + (H_GAP / 2 if small else H_GAP)
 
-    for layer in order:
+    gaps = [[gap(a, b) for a, b in itertools.pairwise(layer)] for layer in order]
+    for layer, layer_gaps in zip(order, gaps, strict=True):
         for i in range(1, len(layer)):
-            xs[layer[i]] = xs[layer[i - 1]] + gap(layer[i - 1], layer[i])
+            xs[layer[i]] = xs[layer[i - 1]] + layer_gaps[i - 1]
         shift = (xs[layer[0]] + xs[layer[-1]]) / 2 if layer else 0.0
         for v in layer:
             xs[v] -= shift
     for sweep in range(8):
         down = sweep % 2 == 0
-        sequence = order if down else list(reversed(order))
         neighbours = preds if down else succs
-        for layer in sequence:
+        for li in range(len(order)) if down else range(len(order) - 1, -1, -1):
+            layer, layer_gaps = order[li], gaps[li]
             want = [
                 sum(xs[w] for w in neighbours[v]) / len(neighbours[v]) if neighbours[v] else xs[v]
                 for v in layer
             ]
             lo = list(want)
             for i in range(1, len(lo)):
-                lo[i] = max(lo[i], lo[i - 1] + gap(layer[i - 1], layer[i]))
+                lo[i] = max(lo[i], lo[i - 1] + layer_gaps[i - 1])
             hi = list(want)
             for i in range(len(hi) - 2, -1, -1):
-                hi[i] = min(hi[i], hi[i + 1] - gap(layer[i], layer[i + 1]))
+                hi[i] = min(hi[i], hi[i + 1] - layer_gaps[i])
             for i, v in enumerate(layer):
                 xs[v] = (lo[i] + hi[i]) / 2
     return xs

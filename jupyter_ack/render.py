@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import itertools
 import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -88,7 +89,9 @@ def svg(
         )
     out.append("</defs>")
     if not layout.nodes:
-        out.append(f'<text x="{w / 2:g}" y="{h / 2:g}" text-anchor="middle" fill="#64748b">no steps</text>')
+        out.append(
+            f'<text x="{w / 2:g}" y="{h / 2:g}" text-anchor="middle" fill="#64748b">no steps</text>'
+        )
     for e in layout.edges:
         d = edge_path(e.points)
         (x1, y1), (x2, y2) = e.points[0], e.points[1]
@@ -101,7 +104,8 @@ def svg(
         if e.label:
             lx, ly = (x1 + x2) / 2, (y1 + y2) / 2
             out.append(
-                f'<text x="{lx + 4:g}" y="{ly:g}" font-size="11" fill="#b45309">{esc(e.label)}</text>'
+                f'<text x="{lx + 4:g}" y="{ly:g}" font-size="11" fill="#b45309">'
+                f"{esc(e.label)}</text>"
             )
     for n in layout.nodes:
         state = status.get(n.name)
@@ -139,9 +143,11 @@ def edge_path(points: Sequence[tuple[float, float]]) -> str:
     """SVG path data through the points: curves between layers, straight lines within."""
     (x0, y0), (xn, yn) = points[0], points[-1]
     if len(points) == 2 and yn <= y0:  # a back edge of a cycle: loop around on the right
-        return f"M{x0:g},{y0:g} C{x0 + 120:g},{y0 + 60:g} {xn + 120:g},{yn - 60:g} {xn:g},{yn - 1:g}"
+        return (
+            f"M{x0:g},{y0:g} C{x0 + 120:g},{y0 + 60:g} {xn + 120:g},{yn - 60:g} {xn:g},{yn - 1:g}"
+        )
     parts = [f"M{x0:g},{y0:g}"]
-    for (xa, ya), (xb, yb) in zip(points, points[1:]):
+    for (xa, ya), (xb, yb) in itertools.pairwise(points):
         yb_end = yb - 1 if (xb, yb) == (xn, yn) else yb
         if xa == xb:
             parts.append(f"L{xb:g},{yb_end:g}")
@@ -187,8 +193,10 @@ def mermaid(dag: Dag) -> str:
 
     def node_line(name: str, indent: str) -> str:
         node = dag.nodes[name]
-        label = _mermaid_text(name) + (f"<br/><i>{_mermaid_text(node.type)}</i>" if node.type else "")
-        shape = ("{{", "}}") if node.type == "Condition" else ('[', ']')
+        label = _mermaid_text(name) + (
+            f"<br/><i>{_mermaid_text(node.type)}</i>" if node.type else ""
+        )
+        shape = ("{{", "}}") if node.type == "Condition" else ("[", "]")
         return f'{indent}{ids[name]}{shape[0]}"{label}"{shape[1]}'
 
     for name in dag.nodes:
@@ -250,8 +258,13 @@ def dot(dag: Dag, title: str | None = None) -> str:
         lines.append("  }")
     for e in dag.edges:
         target = dag.nodes[e.target]
-        label = f" label={_dot_string(target.branch)}" if e.kind == "condition" and target.branch else ""
-        lines.append(f"  {_dot_string(e.source)} -> {_dot_string(e.target)} [{_DOT_STYLES[e.kind].strip()}{label}];".replace("[]", "[ ]"))
+        label = (
+            f" label={_dot_string(target.branch)}"
+            if e.kind == "condition" and target.branch
+            else ""
+        )
+        attrs = f"{_DOT_STYLES[e.kind]}{label}".strip()
+        lines.append(f"  {_dot_string(e.source)} -> {_dot_string(e.target)} [{attrs}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -274,7 +287,8 @@ def diagnostics_html(diagnostics: Sequence[Diagnostic]) -> str:
         hint = f'<div style="color:#64748b">{esc(d.hint)}</div>' if d.hint else ""
         rows.append(
             "<tr>"
-            f'<td style="color:{_SEVERITY_BADGE[d.severity]};font-weight:600">{esc(d.severity)}</td>'
+            f'<td style="color:{_SEVERITY_BADGE[d.severity]};font-weight:600">'
+            f"{esc(d.severity)}</td>"
             f"<td><code>{esc(d.code)}</code></td>"
             f"<td>{esc(d.message)}{hint}</td>"
             f"<td><code>{esc(where)}</code></td>"
@@ -297,7 +311,8 @@ def definition_html(defn: PipelineDefinition) -> str:
         n = len(defn.dag.nodes)
         meta = esc(
             f"{n} step{'s' * (n != 1)} \u00b7 {len(defn.parameters)} parameters \u00b7 "
-            f"sha256 {(defn.sha256 or '')[:12]} \u00b7 {summary(diagnostics)} \u00b7 from {defn.source}"
+            f"sha256 {(defn.sha256 or '')[:12]} \u00b7 {summary(diagnostics)} \u00b7 "
+            f"from {defn.source}"
         )
         body = f'<div style="overflow:auto;max-height:640px">{defn.to_svg()}</div>'
     return (

@@ -240,7 +240,8 @@ class _Checker:
                     self.add(
                         "error",
                         "PARAMETER_INVALID",
-                        f"parameter {name!r}: default {p['DefaultValue']!r} is not one of its EnumValues",
+                        f"parameter {name!r}: default {p['DefaultValue']!r} is not one of "
+                        "its EnumValues",
                         f"{path}/DefaultValue",
                     )
 
@@ -340,7 +341,8 @@ class _Checker:
                         self.add(
                             "warning",
                             "QUOTA",
-                            f"{len(nested)} steps in {key}: the default quota is {MAX_BRANCH_STEPS}",
+                            f"{len(nested)} steps in {key}: "
+                            f"the default quota is {MAX_BRANCH_STEPS}",
                             nested_path,
                             label,
                         )
@@ -474,7 +476,10 @@ class _Checker:
                     )
             else:
                 problem = f"{ref.expr!r}"
-                hint = "a Get reads Steps.<step>..., Parameters.<name>, Execution.<var> or PipelineExperimentConfig.<var>"
+                hint = (
+                    "a Get reads Steps.<step>..., Parameters.<name>, Execution.<var> "
+                    "or PipelineExperimentConfig.<var>"
+                )
             if problem:
                 self.add(
                     "error",
@@ -537,6 +542,9 @@ class _Checker:
 
     def check_strings(self) -> None:
         """Unfilled template markers and text that is not valid Unicode."""
+        canonical = self.defn.canonical_json or ""
+        if not PLACEHOLDER.search(canonical) and not _has_lone_surrogate(canonical):
+            return  # the usual case: no need to walk every string
         for path, text in _strings(self.data):
             m = PLACEHOLDER.search(text)
             if m:
@@ -574,7 +582,8 @@ class _Checker:
             self.add(
                 "error",
                 "SIZE_LIMIT",
-                f"the definition is {len(text):,} characters: SageMaker accepts at most {MAX_DEFINITION_CHARS:,}",
+                f"the definition is {len(text):,} characters: "
+                f"SageMaker accepts at most {MAX_DEFINITION_CHARS:,}",
                 "",
                 hint="move large inline content (scripts, JSON) to S3 and pass it as an S3 URI",
             )

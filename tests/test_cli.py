@@ -29,7 +29,8 @@ def test_validate_ok_text(cli: Any) -> None:
     r: Result = cli("validate", EXAMPLE)
     assert r.code == 0
     assert r.out.startswith("\u2713 ")
-    assert "no problems" in r.out and "8 steps" in r.out
+    assert "no problems" in r.out
+    assert "8 steps" in r.out
     assert r.err == ""
 
 
@@ -46,8 +47,13 @@ def test_validate_json_contract(cli: Any, tmp_path: Path) -> None:
     assert r.code == 0
     (d,) = r.json()["diagnostics"]
     assert set(d) == {"severity", "code", "message", "path", "step", "line", "column", "hint"}
-    assert (d["severity"], d["code"], d["step"]) == ("warning", "UNKNOWN_STEP_TYPE", "PreprocessAbaloneData")
-    assert isinstance(d["line"], int) and isinstance(d["column"], int)
+    assert (d["severity"], d["code"], d["step"]) == (
+        "warning",
+        "UNKNOWN_STEP_TYPE",
+        "PreprocessAbaloneData",
+    )
+    assert isinstance(d["line"], int)
+    assert isinstance(d["column"], int)
     assert d["path"] == "/Steps/0/Type"
 
 
@@ -55,7 +61,8 @@ def test_validate_errors_exit_1(cli: Any) -> None:
     r = cli("validate", str(DATA / "seed-cut-string.json"), "--format", "json")
     assert r.code == 1
     doc = r.json()
-    assert doc["ok"] is False and doc["sha256"] is None
+    assert doc["ok"] is False
+    assert doc["sha256"] is None
     assert doc["diagnostics"][0]["code"] == "JSON_SYNTAX"
     assert doc["diagnostics"][0]["line"] == 29
 
@@ -68,10 +75,13 @@ def test_validate_text_is_one_line_per_diagnostic(cli: Any, tmp_path: Path) -> N
     r = cli("validate", f)
     assert r.code == 1
     lines = r.out.strip().split("\n")
-    assert len(lines) == 1 + len(json.loads(cli("validate", f, "--format", "json").out)["diagnostics"])
+    assert len(lines) == 1 + len(
+        json.loads(cli("validate", f, "--format", "json").out)["diagnostics"]
+    )
     assert lines[0].startswith(f"{f}:")
     assert " error NAME_INVALID: " in r.out
-    assert lines[-1].startswith("\u2717 ") and "errors" in lines[-1]
+    assert lines[-1].startswith("\u2717 ")
+    assert "errors" in lines[-1]
     assert "\x1b[" not in r.out  # not a terminal: no colour
 
 
@@ -82,8 +92,13 @@ def test_validate_colour_when_forced(cli: Any, tmp_path: Path) -> None:
 
 def test_stdin_and_unreadable_inputs(cli: Any, tmp_path: Path) -> None:
     r = cli("validate", "-", stdin=example_path().read_text())
-    assert r.code == 0 and "<stdin>" in r.out
-    for args in (["validate", str(tmp_path / "nope.json")], ["graph", "no_such_module_x.y:z"], ["validate", str(tmp_path)]):
+    assert r.code == 0
+    assert "<stdin>" in r.out
+    for args in (
+        ["validate", str(tmp_path / "nope.json")],
+        ["graph", "no_such_module_x.y:z"],
+        ["validate", str(tmp_path)],
+    ):
         r = cli(*args)
         assert r.code == 2, args
         assert r.err.startswith("error: ")
@@ -93,7 +108,13 @@ def test_stdin_and_unreadable_inputs(cli: Any, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["validate"], ["validate", EXAMPLE, "--format", "yaml"], ["graph", EXAMPLE, "--format", "png"], ["nonsense"]],
+    [
+        [],
+        ["validate"],
+        ["validate", EXAMPLE, "--format", "yaml"],
+        ["graph", EXAMPLE, "--format", "png"],
+        ["nonsense"],
+    ],
 )
 def test_bad_usage_exits_2(cli: Any, args: list[str]) -> None:
     r = cli(*args)
@@ -106,8 +127,17 @@ def test_graph_json_contract(cli: Any) -> None:
     assert r.code == 0
     doc = r.json()
     assert set(doc) == {"nodes", "edges"}
-    assert {"name": "AbaloneMSEFail", "type": "Fail", "parent": "CheckMSEAbaloneEvaluation", "branch": "else"} in doc["nodes"]
-    assert {"from": "EvaluateAbaloneModel", "to": "CheckMSEAbaloneEvaluation", "kind": "property_file"} in doc["edges"]
+    assert {
+        "name": "AbaloneMSEFail",
+        "type": "Fail",
+        "parent": "CheckMSEAbaloneEvaluation",
+        "branch": "else",
+    } in doc["nodes"]
+    assert {
+        "from": "EvaluateAbaloneModel",
+        "to": "CheckMSEAbaloneEvaluation",
+        "kind": "property_file",
+    } in doc["edges"]
 
 
 def test_graph_formats(cli: Any, tmp_path: Path) -> None:
@@ -115,7 +145,8 @@ def test_graph_formats(cli: Any, tmp_path: Path) -> None:
     assert cli("graph", EXAMPLE, "--format", "dot").out.startswith('digraph "pipeline"')
     out = tmp_path / "dag.svg"
     r = cli("graph", EXAMPLE, "--format", "svg", "-o", str(out))
-    assert r.code == 0 and r.out == ""
+    assert r.code == 0
+    assert r.out == ""
     ET.fromstring(out.read_text())
 
 
@@ -127,7 +158,10 @@ def test_graph_of_invalid_json_exits_1_with_diagnostics(cli: Any) -> None:
 
 
 def test_graph_with_errors_still_draws_but_exits_1(cli: Any, tmp_path: Path) -> None:
-    data = {"Version": "2020-12-01", "Steps": [{"Name": "A", "Type": "Processing", "DependsOn": ["Z"], "Arguments": {}}]}
+    data = {
+        "Version": "2020-12-01",
+        "Steps": [{"Name": "A", "Type": "Processing", "DependsOn": ["Z"], "Arguments": {}}],
+    }
     r = cli("graph", write(tmp_path, data))
     assert r.code == 1
     assert r.json()["nodes"][0]["name"] == "A"
@@ -142,7 +176,10 @@ def test_python_reference(cli: Any, tmp_path: Path) -> None:
 
 
 def test_no_traceback_on_control_characters(cli: Any, tmp_path: Path) -> None:
-    data = {"Version": "2020-12-01", "Steps": [{"Name": "evil\x1b[2J", "Type": "X", "Arguments": {}}]}
+    data = {
+        "Version": "2020-12-01",
+        "Steps": [{"Name": "evil\x1b[2J", "Type": "X", "Arguments": {}}],
+    }
     r = cli("validate", write(tmp_path, data))
     assert r.code == 1
     assert "\x1b" not in r.out
@@ -151,14 +188,21 @@ def test_no_traceback_on_control_characters(cli: Any, tmp_path: Path) -> None:
 
 def test_version(cli: Any) -> None:
     r = cli("--version")
-    assert r.code == 0 and r.out.startswith("jupyter-ack ")
+    assert r.code == 0
+    assert r.out.startswith("jupyter-ack ")
 
 
 def test_reachable_as_jupyter_subcommand() -> None:
     jupyter = Path(sys.executable).with_name("jupyter")
     assert jupyter.exists(), "jupyter_core provides the `jupyter` command"
     env = {**os.environ, "PATH": f"{jupyter.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    proc = subprocess.run([str(jupyter), "ack", "validate", EXAMPLE], capture_output=True, text=True, env=env, check=False)
+    proc = subprocess.run(
+        [str(jupyter), "ack", "validate", EXAMPLE],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "no problems" in proc.stdout
 
@@ -167,5 +211,10 @@ def test_demo(cli: Any, tmp_path: Path) -> None:
     r = cli("demo", "--output-dir", str(tmp_path / "out"))
     assert r.code == 0, r.err
     assert "no problems" in r.out
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["graph.json", "pipeline.dot", "pipeline.mmd", "pipeline.svg"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "graph.json",
+        "pipeline.dot",
+        "pipeline.mmd",
+        "pipeline.svg",
+    ]
     assert shutil.which("jupyter-ack") or True

@@ -64,7 +64,11 @@ def test_condition_arguments_do_not_leak_branch_references() -> None:
                 "Arguments": {
                     "Conditions": [],
                     "IfSteps": [
-                        {"Name": "B", "Type": "Processing", "Arguments": {"x": {"Get": "Steps.A.Foo"}}}
+                        {
+                            "Name": "B",
+                            "Type": "Processing",
+                            "Arguments": {"x": {"Get": "Steps.A.Foo"}},
+                        }
                     ],
                     "ElseSteps": [],
                 },
@@ -79,7 +83,12 @@ def test_one_edge_per_pair_most_specific_kind() -> None:
         "Version": "2020-12-01",
         "Steps": [
             {"Name": "A", "Type": "Processing", "Arguments": {}},
-            {"Name": "B", "Type": "Processing", "DependsOn": ["A"], "Arguments": {"x": {"Get": "Steps.A.X"}}},
+            {
+                "Name": "B",
+                "Type": "Processing",
+                "DependsOn": ["A"],
+                "Arguments": {"x": {"Get": "Steps.A.X"}},
+            },
         ],
     }
     assert edges(data) == {("A", "B", "data")}
@@ -90,13 +99,24 @@ def test_v3_depends_on_objects_and_for_each_body() -> None:
         "Version": "2020-12-01",
         "Steps": [
             {"Name": "A", "Type": "Training", "Arguments": {}},
-            {"Name": "OnFail", "Type": "Lambda", "DependsOn": [{"Step": "A", "Trigger": "Failed"}], "Arguments": {}},
+            {
+                "Name": "OnFail",
+                "Type": "Lambda",
+                "DependsOn": [{"Step": "A", "Trigger": "Failed"}],
+                "Arguments": {},
+            },
             {
                 "Name": "Fan",
                 "Type": "ForEach",
                 "Arguments": {
                     "IterableItems": [1, 2],
-                    "ForEachBody": [{"Name": "Item", "Type": "Processing", "Arguments": {"x": {"Get": "Steps.A.Y"}}}],
+                    "ForEachBody": [
+                        {
+                            "Name": "Item",
+                            "Type": "Processing",
+                            "Arguments": {"x": {"Get": "Steps.A.Y"}},
+                        }
+                    ],
                 },
             },
         ],
@@ -104,7 +124,11 @@ def test_v3_depends_on_objects_and_for_each_body() -> None:
     dag = build_dag(data)
     assert dag.nodes["Item"].parent == "Fan"
     assert dag.nodes["Item"].branch == "body"
-    assert edges(data) == {("A", "OnFail", "depends_on"), ("Fan", "Item", "condition"), ("A", "Item", "data")}
+    assert edges(data) == {
+        ("A", "OnFail", "depends_on"),
+        ("Fan", "Item", "condition"),
+        ("A", "Item", "data"),
+    }
 
 
 def test_json_get_on_s3_uri_is_data() -> None:
@@ -116,7 +140,19 @@ def test_json_get_on_s3_uri_is_data() -> None:
             {
                 "Name": "f2",
                 "Type": "Training",
-                "Arguments": {"x": {"Std:JsonGet": {"S3Uri": {"Std:Join": {"On": "/", "Values": [{"Get": "Steps.f1.OutputDataConfig.S3OutputPath"}]}}, "Path": "Result"}}},
+                "Arguments": {
+                    "x": {
+                        "Std:JsonGet": {
+                            "S3Uri": {
+                                "Std:Join": {
+                                    "On": "/",
+                                    "Values": [{"Get": "Steps.f1.OutputDataConfig.S3OutputPath"}],
+                                }
+                            },
+                            "Path": "Result",
+                        }
+                    }
+                },
             },
         ],
     }
@@ -124,7 +160,12 @@ def test_json_get_on_s3_uri_is_data() -> None:
 
 
 def test_malformed_input_is_tolerated() -> None:
-    for data in (None, [], {"Steps": 3}, {"Steps": [1, "x", {"Name": 4}, {"Name": "A", "Arguments": 5}]}):
+    for data in (
+        None,
+        [],
+        {"Steps": 3},
+        {"Steps": [1, "x", {"Name": 4}, {"Name": "A", "Arguments": 5}]},
+    ):
         dag = build_dag(data)
         assert dag.to_json()["edges"] == []
     assert list(build_dag({"Steps": [{"Name": "A"}]}).nodes) == ["A"]
@@ -133,6 +174,13 @@ def test_malformed_input_is_tolerated() -> None:
 def test_dangling_references_make_no_edges() -> None:
     data = {
         "Version": "2020-12-01",
-        "Steps": [{"Name": "A", "Type": "Processing", "DependsOn": ["Z"], "Arguments": {"x": {"Get": "Steps.Y.Z"}}}],
+        "Steps": [
+            {
+                "Name": "A",
+                "Type": "Processing",
+                "DependsOn": ["Z"],
+                "Arguments": {"x": {"Get": "Steps.Y.Z"}},
+            }
+        ],
     }
     assert edges(data) == set()

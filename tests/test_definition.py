@@ -34,7 +34,9 @@ def test_dict_and_text_give_same_identity(example: dict[str, Any], example_text:
     assert from_dict.sha256 == from_text.sha256 == reformatted.sha256
     canonical = from_dict.canonical_json
     assert canonical is not None
-    assert canonical == json.dumps(example, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert canonical == json.dumps(
+        example, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
     assert from_dict.sha256 == hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -108,7 +110,9 @@ def test_bytes(example_text: str) -> None:
         ("pipeline.py", "name the pipeline object"),
     ],
 )
-def test_missing_sources(source: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_missing_sources(
+    source: str, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     if source.endswith(".py"):
         (tmp_path / source).write_text("x = 1\n")
@@ -160,11 +164,15 @@ def test_python_file_that_raises(tmp_path: Path) -> None:
         load(f"{script}:pipeline")
 
 
-def test_module_reference(tmp_path: Path, example_text: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_module_reference(
+    tmp_path: Path, example_text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pkg = tmp_path / "mypipes"
     pkg.mkdir()
     (pkg / "__init__.py").write_text("")
-    (pkg / "abalone.py").write_text(f"import json\ndef get():\n    return json.loads({example_text!r})\n")
+    (pkg / "abalone.py").write_text(
+        f"import json\ndef get():\n    return json.loads({example_text!r})\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     assert load("mypipes.abalone:get").sha256 == load(example_text).sha256
     with pytest.raises(SourceError, match="no module named 'nosuchpkg'"):
@@ -267,4 +275,5 @@ def test_s3_without_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     with pytest.raises(jupyter_ack.JupyterAckError, match="no AWS credentials") as info:
         load("s3://defs/x.json")
-    assert info.value.hint and "aws configure" in info.value.hint
+    assert info.value.hint
+    assert "aws configure" in info.value.hint

@@ -6,12 +6,23 @@ import json
 import subprocess
 import sys
 
-HEAVY = ["boto3", "botocore", "kubernetes", "sagemaker", "ipywidgets", "IPython", "tornado", "jupyter_server"]
+HEAVY = [
+    "boto3",
+    "botocore",
+    "kubernetes",
+    "sagemaker",
+    "ipywidgets",
+    "IPython",
+    "tornado",
+    "jupyter_server",
+]
 
 
 def modules_after(code: str) -> set[str]:
     probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout
     return set(json.loads(out))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any
 
@@ -27,7 +28,7 @@ def overlaps(boxes: Any) -> list[tuple[str, str]]:
     bad = []
     for row in by_layer.values():
         row.sort(key=lambda b: b.x)
-        for a, b in zip(row, row[1:]):
+        for a, b in itertools.pairwise(row):
             if a.x + a.width > b.x + 0.01:
                 bad.append((a.name, b.name))
     return bad
@@ -44,7 +45,9 @@ def test_example_layout(example: dict[str, Any]) -> None:
     assert boxes["PreprocessAbaloneData"].layer == 0
     assert boxes["RegisterAbaloneModel"].layer == boxes["CheckMSEAbaloneEvaluation"].layer + 1
     # if-branch steps on one side of the else-branch step
-    row = sorted((b for b in lay.nodes if b.layer == boxes["AbaloneMSEFail"].layer), key=lambda b: b.x)
+    row = sorted(
+        (b for b in lay.nodes if b.layer == boxes["AbaloneMSEFail"].layer), key=lambda b: b.x
+    )
     assert [b.branch for b in row] == ["if", "if", "else"]
     assert 0 < lay.width < 2000
     assert 0 < lay.height < 1000
@@ -78,7 +81,9 @@ def test_random_graphs_have_no_overlaps(seed: int) -> None:
 def test_crossing_reduction_untangles_a_swapped_bipartite_graph() -> None:
     """A top row whose document order is the reverse of its children's: 0 crossings reachable."""
     n = 6
-    steps: list[dict[str, Any]] = [{"Name": f"T{i}", "Type": "Processing", "Arguments": {}} for i in range(n)]
+    steps: list[dict[str, Any]] = [
+        {"Name": f"T{i}", "Type": "Processing", "Arguments": {}} for i in range(n)
+    ]
     steps += [
         {"Name": f"B{i}", "Type": "Processing", "DependsOn": [f"T{n - 1 - i}"], "Arguments": {}}
         for i in range(n)
@@ -110,7 +115,9 @@ def test_empty_and_to_json() -> None:
 
 def test_long_names_are_truncated_in_labels() -> None:
     name = "a" * 64
-    lay = load({"Version": "2020-12-01", "Steps": [{"Name": name, "Type": "Processing", "Arguments": {}}]}).layout
+    lay = load(
+        {"Version": "2020-12-01", "Steps": [{"Name": name, "Type": "Processing", "Arguments": {}}]}
+    ).layout
     (box,) = lay.nodes
     assert box.name == name
     assert box.label.endswith("\u2026")

@@ -16,13 +16,18 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
 def hostile() -> dict[str, Any]:
-    """Names and types no renderer may interpret (the validator flags them, drawing must not break)."""
+    """Names and types no renderer may interpret (validation flags them; drawing must cope)."""
     return {
         "Version": "2020-12-01",
         "Steps": [
             {"Name": XSS, "Type": "Processing", "Arguments": {}},
             {"Name": 'quote"brace}semi;', "Type": "<script>", "DependsOn": [XSS], "Arguments": {}},
-            {"Name": "ctl\x01\x1b[31m", "Type": "Training", "DependsOn": ['quote"brace}semi;'], "Arguments": {}},
+            {
+                "Name": "ctl\x01\x1b[31m",
+                "Type": "Training",
+                "DependsOn": ['quote"brace}semi;'],
+                "Arguments": {},
+            },
             {
                 "Name": "C&D",
                 "Type": "Condition",
@@ -50,13 +55,16 @@ def test_svg_is_wellformed_static_and_escaped() -> None:
     assert "&lt;img src=x onerror=alert(1)&gt;" in svg
     steps = {g.get("data-step") for g in root.iter(f"{SVG_NS}g")}
     assert XSS in steps  # the parser reads the original name back, as text
-    assert "\x1b" not in svg and "\x01" not in svg
+    assert "\x1b" not in svg
+    assert "\x01" not in svg
 
 
 def test_svg_shows_status_and_flags_errors(example: dict[str, Any]) -> None:
     example["Steps"][1]["Arguments"]["RoleArn"] = "<<ROLE_ARN>>"
     defn = load(example)
-    root = ET.fromstring(defn.to_svg(status={"PreprocessAbaloneData": "Succeeded", "TrainAbaloneModel": "Executing"}))
+    root = ET.fromstring(
+        defn.to_svg(status={"PreprocessAbaloneData": "Succeeded", "TrainAbaloneModel": "Executing"})
+    )
     nodes = {g.get("data-step"): g for g in root.iter(f"{SVG_NS}g")}
     assert nodes["PreprocessAbaloneData"].get("data-status") == "Succeeded"
     assert nodes["TrainAbaloneModel"].get("data-status") == "Executing"
@@ -72,9 +80,10 @@ def test_svg_of_empty_pipeline() -> None:
 def test_mermaid_quotes_everything() -> None:
     text = load(hostile()).to_mermaid()
     assert text.startswith("flowchart TD\n")
-    assert "<img" not in text and "<script>" not in text
+    assert "<img" not in text
+    assert "<script>" not in text
     assert "#60;img src=x onerror=alert(1)#62;" in text
-    assert 'quote#34;brace}semi;' in text
+    assert "quote#34;brace}semi;" in text
     assert "\x1b" not in text
     assert "subgraph" in text  # the condition's branch
     assert text.count("\n  s") >= 4
@@ -82,7 +91,8 @@ def test_mermaid_quotes_everything() -> None:
 
 def test_mermaid_edge_styles(example: dict[str, Any]) -> None:
     text = load(example).to_mermaid()
-    assert "==>|if|" in text and "==>|else|" in text
+    assert "==>|if|" in text
+    assert "==>|else|" in text
     assert "-.->" in text
 
 
@@ -97,7 +107,9 @@ def test_dot_quotes_everything() -> None:
 @pytest.mark.parametrize("source", ["example", "hostile"])
 def test_graphviz_accepts_dot(source: str, example: dict[str, Any]) -> None:
     defn = load(example if source == "example" else hostile())
-    proc = subprocess.run(["dot", "-Tsvg"], input=defn.to_dot(), capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["dot", "-Tsvg"], input=defn.to_dot(), capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert "<svg" in proc.stdout
 

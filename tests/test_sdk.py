@@ -24,7 +24,9 @@ DRIVER = """
 import json, sys, warnings
 warnings.simplefilter("ignore")
 import logging; logging.disable(logging.WARNING)
-from tests.sdk_pipelines import build_realistic_pipeline, build_step_decorator_pipeline, sdk_adjacency
+from tests.sdk_pipelines import (
+    build_realistic_pipeline, build_step_decorator_pipeline, sdk_adjacency,
+)
 import jupyter_ack
 
 out = {}
@@ -49,11 +51,21 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from tests.sdk_pipelines import sdk_offline_env
 
     tmp = tmp_path_factory.mktemp("sdk")
-    env = {k: v for k, v in os.environ.items() if k not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL")
+    }
     env.update(sdk_offline_env(str(tmp)))
     env["PYTHONPATH"] = str(ROOT)
     proc = subprocess.run(
-        [sys.executable, "-c", DRIVER], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300, check=False
+        [sys.executable, "-c", DRIVER],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result: dict[str, Any] = json.loads(proc.stdout)

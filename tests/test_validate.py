@@ -48,13 +48,15 @@ def test_seed_string_cut_in_the_middle() -> None:
     assert d.line == 29
     assert d.column == len(line) + 1  # the end of the line, where the string should close
     assert "line ends inside a string" in d.message
-    assert d.hint and "cut off" in d.hint
+    assert d.hint
+    assert "cut off" in d.hint
 
 
 def test_seed_definition_truncated() -> None:
     d = only(DATA / "seed-truncated.json", "JSON_SYNTAX")
     assert (d.line, d.column) == (140, 41)
-    assert d.hint and "truncated" in d.hint
+    assert d.hint
+    assert "truncated" in d.hint
 
 
 @pytest.mark.parametrize(
@@ -72,7 +74,8 @@ def test_syntax_errors_have_position_and_hint(text: str, where: Any, hint: str) 
     d = only(text if text else " ", "JSON_SYNTAX") if text else only("", "JSON_SYNTAX")
     if where is not None:
         assert (d.line, d.column) == where
-    assert d.hint and hint in d.hint
+    assert d.hint
+    assert hint in d.hint
 
 
 def test_deeply_nested_json_is_a_diagnostic() -> None:
@@ -94,7 +97,11 @@ def test_deeply_nested_json_is_a_diagnostic() -> None:
         ({"Version": "2020-12-01", "Steps": []}, "/Steps", "no steps"),
         (minimal("A"), "/Steps/0", "must be an object"),
         (minimal({"Type": "Processing", "Arguments": {}}), "/Steps/0", "Name is missing"),
-        (minimal({"Name": 3, "Type": "Processing", "Arguments": {}}), "/Steps/0/Name", "must be a string"),
+        (
+            minimal({"Name": 3, "Type": "Processing", "Arguments": {}}),
+            "/Steps/0/Name",
+            "must be a string",
+        ),
         (minimal({"Name": "A", "Arguments": {}}), "/Steps/0", "Type is missing"),
         (minimal({"Name": "A", "Type": "Processing"}), "/Steps/0", "Arguments is missing"),
         (minimal(step("A", Arguments=[])), "/Steps/0/Arguments", "must be an object"),
@@ -102,8 +109,16 @@ def test_deeply_nested_json_is_a_diagnostic() -> None:
         (minimal(step("A"), params=[{"Type": "String"}]), "/Parameters/0", "Name is missing"),
         (minimal(step("A"), params=[{"Name": "p"}]), "/Parameters/0", "Type is missing"),
         (minimal(step("A", DependsOn="B")), "/Steps/0/DependsOn", "DependsOn must be a list"),
-        (minimal(step("A", DependsOn=[{"Trigger": "x"}])), "/Steps/0/DependsOn/0", "DependsOn entry"),
-        (minimal(step("A", Arguments={"x": {"Get": 5}})), "/Steps/0/Arguments/x/Get", "Get expression"),
+        (
+            minimal(step("A", DependsOn=[{"Trigger": "x"}])),
+            "/Steps/0/DependsOn/0",
+            "DependsOn entry",
+        ),
+        (
+            minimal(step("A", Arguments={"x": {"Get": 5}})),
+            "/Steps/0/Arguments/x/Get",
+            "Get expression",
+        ),
         (minimal(step("A", Arguments={"s": "\ud800"})), "/Steps/0/Arguments/s", "surrogate"),
     ],
 )
@@ -115,7 +130,10 @@ def test_schema(data: Any, path: str, words: str) -> None:
 
 
 def test_schema_error_in_text_has_line_and_column() -> None:
-    text = '{\n  "Version": "2020-12-01",\n  "Steps": [\n    {"Name": "A", "Type": "Processing", "Arguments": 7}\n  ]\n}'
+    text = (
+        '{\n  "Version": "2020-12-01",\n  "Steps": [\n'
+        '    {"Name": "A", "Type": "Processing", "Arguments": 7}\n  ]\n}'
+    )
     d = only(text, "SCHEMA")
     line = text.split("\n")[3]
     assert (d.line, d.column) == (4, line.index("7") + 1)
@@ -127,11 +145,14 @@ def test_schema_error_in_text_has_line_and_column() -> None:
 def test_unsupported_version() -> None:
     d = only({"Version": "2019-01-01", "Steps": [step("A")]}, "UNSUPPORTED_VERSION")
     assert d.path == "/Version"
-    assert d.hint and "2020-12-01" in d.hint
+    assert d.hint
+    assert "2020-12-01" in d.hint
 
 
 def test_duplicate_step_across_branches() -> None:
-    cond = step("C", "Condition", Arguments={"Conditions": [], "IfSteps": [step("A")], "ElseSteps": []})
+    cond = step(
+        "C", "Condition", Arguments={"Conditions": [], "IfSteps": [step("A")], "ElseSteps": []}
+    )
     d = only(minimal(step("A"), cond), "DUPLICATE_STEP")
     assert d.step == "A"
     assert d.path == "/Steps/1/Arguments/IfSteps/0"
@@ -141,7 +162,8 @@ def test_duplicate_step_across_branches() -> None:
 def test_unknown_step_type_is_a_warning() -> None:
     d = only(minimal(step("A", "Procesing")), "UNKNOWN_STEP_TYPE")
     assert d.severity == "warning"
-    assert d.hint and "'Processing'" in d.hint
+    assert d.hint
+    assert "'Processing'" in d.hint
     assert load(minimal(step("A", "Procesing"))).ok
 
 
@@ -177,12 +199,17 @@ def test_dangling_step_parameter_and_property_file(example: dict[str, Any]) -> N
     }
     param = found["refers to parameter 'TrainingInstanceTyp', which does not exist"]
     assert param.step == "TrainAbaloneModel"
-    assert param.hint and param.hint.startswith("did you mean 'TrainingInstanceType'")
+    assert param.hint
+    assert param.hint.startswith("did you mean 'TrainingInstanceType'")
     assert param.path == "/Steps/1/Arguments/ResourceConfig/InstanceType/Get"
 
 
 def test_dangling_execution_and_unknown_root() -> None:
-    data = minimal(step("A", Arguments={"a": {"Get": "Execution.PipelineExecutionID"}, "b": {"Get": "Foo.Bar"}}))
+    data = minimal(
+        step(
+            "A", Arguments={"a": {"Get": "Execution.PipelineExecutionID"}, "b": {"Get": "Foo.Bar"}}
+        )
+    )
     messages = sorted(d.message for d in load(data).validate())
     assert messages == [
         "refers to 'Foo.Bar', which does not exist",
@@ -191,7 +218,9 @@ def test_dangling_execution_and_unknown_root() -> None:
 
 
 def test_depends_on_unknown_and_v3_object_form() -> None:
-    data = minimal(step("Train"), step("Eval", DependsOn=["Trian", {"Step": "Train", "Trigger": "Failed"}]))
+    data = minimal(
+        step("Train"), step("Eval", DependsOn=["Trian", {"Step": "Train", "Trigger": "Failed"}])
+    )
     d = only(data, "DEPENDS_ON_UNKNOWN")
     assert d.path == "/Steps/1/DependsOn/0"
     assert d.hint == "did you mean 'Train'?"
@@ -218,7 +247,9 @@ def test_self_dependency_is_a_cycle() -> None:
 
 
 def test_two_separate_cycles() -> None:
-    data = minimal(step("A", DependsOn=["B"]), step("B", DependsOn=["A"]), step("C", DependsOn=["C"]))
+    data = minimal(
+        step("A", DependsOn=["B"]), step("B", DependsOn=["A"]), step("C", DependsOn=["C"])
+    )
     assert codes(data).count("CYCLE") == 2
 
 
@@ -239,12 +270,21 @@ def test_placeholder(example: dict[str, Any], marker: str) -> None:
     ("param", "words"),
     [
         ({"Name": "p", "Type": "Str"}, "unknown type 'Str'"),
-        ({"Name": "p", "Type": "Integer", "DefaultValue": "1"}, "Integer but its default is a string"),
-        ({"Name": "p", "Type": "Integer", "DefaultValue": True}, "Integer but its default is a boolean"),
+        (
+            {"Name": "p", "Type": "Integer", "DefaultValue": "1"},
+            "Integer but its default is a string",
+        ),
+        (
+            {"Name": "p", "Type": "Integer", "DefaultValue": True},
+            "Integer but its default is a boolean",
+        ),
         ({"Name": "p", "Type": "Float", "DefaultValue": "x"}, "Float but its default"),
         ({"Name": "p", "Type": "Boolean", "DefaultValue": 1}, "Boolean but its default"),
         ({"Name": "p q", "Type": "String"}, "not valid"),
-        ({"Name": "p", "Type": "String", "DefaultValue": "c", "EnumValues": ["a", "b"]}, "not one of"),
+        (
+            {"Name": "p", "Type": "String", "DefaultValue": "c", "EnumValues": ["a", "b"]},
+            "not one of",
+        ),
     ],
 )
 def test_parameter_invalid(param: dict[str, Any], words: str) -> None:
@@ -268,13 +308,22 @@ def test_size_limit(example: dict[str, Any]) -> None:
     example["Metadata"] = {"blob": "x" * 300_000}
     d = only(example, "SIZE_LIMIT")
     assert d.severity == "info"
-    assert d.hint and "--server-side" in d.hint
+    assert d.hint
+    assert "--server-side" in d.hint
 
 
 def test_quotas() -> None:
     steps = [step(f"S{i}") for i in range(51)]
     assert "51 steps" in only(minimal(*steps), "QUOTA").message
-    branch = step("C", "Condition", Arguments={"Conditions": [], "IfSteps": [step(f"B{i}") for i in range(21)], "ElseSteps": []})
+    branch = step(
+        "C",
+        "Condition",
+        Arguments={
+            "Conditions": [],
+            "IfSteps": [step(f"B{i}") for i in range(21)],
+            "ElseSteps": [],
+        },
+    )
     assert "21 steps in IfSteps" in only(minimal(branch), "QUOTA").message
     long_name = "x" * 65
     d = only(minimal(step(long_name)), "QUOTA")
@@ -292,7 +341,16 @@ def test_diagnostics_are_sorted_errors_first(example: dict[str, Any]) -> None:
 
 def test_json_shape_of_a_diagnostic() -> None:
     d = only(minimal(step("A", "Procesing")), "UNKNOWN_STEP_TYPE")
-    assert set(d.to_json()) == {"severity", "code", "message", "path", "step", "line", "column", "hint"}
+    assert set(d.to_json()) == {
+        "severity",
+        "code",
+        "message",
+        "path",
+        "step",
+        "line",
+        "column",
+        "hint",
+    }
     json.dumps(d.to_json())
 
 

@@ -1,0 +1,45 @@
+# One-word entries for a fresh machine: each target creates the environment it needs.
+#   make demo   the main job on the bundled example (README's first command)
+#   make test   every test (README's second command)
+#   make lint   ruff (lint + format) and mypy
+#   make bench  the benchmarks, as a table
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+.PHONY: demo test lint format bench clean
+
+demo: $(VENV)/.base
+	$(BIN)/jupyter-ack demo
+
+test: $(VENV)/.dev
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check jupyter_ack tests benchmarks
+	$(BIN)/ruff format --check jupyter_ack tests benchmarks
+	$(BIN)/mypy
+
+format: $(VENV)/.dev
+	$(BIN)/ruff check --fix jupyter_ack tests benchmarks
+	$(BIN)/ruff format jupyter_ack tests benchmarks
+
+bench: $(VENV)/.base
+	$(BIN)/python benchmarks/bench_core.py
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip
+
+$(VENV)/.base: pyproject.toml | $(VENV)/bin/python
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(VENV)/bin/python
+	$(PIP) -e '.[dev]'
+	touch $(VENV)/.base $@
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache .hypothesis
