@@ -164,9 +164,18 @@ class PipelineDefinition:
     def _repr_mimebundle_(
         self, include: Any = None, exclude: Any = None, **kwargs: Any
     ) -> dict[str, Any]:
+        """The DAG and diagnostics as HTML.
+
+        The raw definition is offered as ``application/json`` only when asked for
+        (``display(defn, include=["application/json"])`` or ``defn.json``): JupyterLab ranks
+        its JSON viewer above HTML and would otherwise hide the drawing.
+        """
         from .render import definition_html
 
-        return {"text/html": definition_html(self), "text/plain": repr(self)}
+        bundle: dict[str, Any] = {"text/html": definition_html(self), "text/plain": repr(self)}
+        if include and "application/json" in include and self.data is not None:
+            bundle["application/json"] = self.data
+        return bundle
 
     @property
     def json(self) -> JsonView:

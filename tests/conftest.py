@@ -41,21 +41,36 @@ class Result:
         return json.loads(self.out)
 
 
-def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Result:
-    """Run the installed ``jupyter-ack`` console script, as a user would."""
-    exe = Path(sys.executable).with_name("jupyter-ack")
-    full_env = {k: v for k, v in os.environ.items() if k != "FORCE_COLOR"}
-    full_env.update({"NO_COLOR": "1", **(env or {})})
+def run(
+    command: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    drop: tuple[str, ...] = (),
+    stdin: str | None = None,
+    timeout: float = 120,
+) -> Result:
+    """Run a command in the repository root with this environment minus ``drop`` plus ``env``."""
+    full_env = {k: v for k, v in os.environ.items() if k not in drop}
+    full_env.update(env or {})
     proc = subprocess.run(
-        [str(exe), *args],
+        command,
         input=stdin,
         capture_output=True,
         text=True,
         env=full_env,
-        timeout=120,
+        cwd=ROOT,
+        timeout=timeout,
         check=False,
     )
     return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def run_cli(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> Result:
+    """Run the installed ``jupyter-ack`` console script, as a user would."""
+    exe = Path(sys.executable).with_name("jupyter-ack")
+    return run(
+        [str(exe), *args], env={"NO_COLOR": "1", **(env or {})}, drop=("FORCE_COLOR",), stdin=stdin
+    )
 
 
 @pytest.fixture

@@ -225,6 +225,8 @@ def test_repr_and_mimebundle(example: dict[str, Any]) -> None:
     bundle = defn._repr_mimebundle_()
     assert bundle["text/html"].count("<svg") == 1
     assert "no problems found" in bundle["text/html"]
+    assert "application/json" not in bundle  # JupyterLab would show it instead of the drawing
+    assert defn._repr_mimebundle_(include=["application/json"])["application/json"] == example
     data, metadata = defn.json._repr_mimebundle_()
     assert data["application/json"] == example
     assert metadata["application/json"]["root"] == "abalone-demo"

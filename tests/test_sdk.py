@@ -8,15 +8,13 @@ slow and heavy), which builds the pipelines offline, hands each ``Pipeline`` obj
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run
 
 pytestmark = pytest.mark.sdk
 
@@ -51,24 +49,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from tests.sdk_pipelines import sdk_offline_env
 
     tmp = tmp_path_factory.mktemp("sdk")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL")
-    }
-    env.update(sdk_offline_env(str(tmp)))
-    env["PYTHONPATH"] = str(ROOT)
-    proc = subprocess.run(
+    proc = run(
         [sys.executable, "-c", DRIVER],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
+        env={**sdk_offline_env(str(tmp)), "PYTHONPATH": str(ROOT)},
+        drop=("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL"),
         timeout=300,
-        check=False,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result: dict[str, Any] = json.loads(proc.stdout)
+    assert proc.code == 0, proc.err[-3000:]
+    result: dict[str, Any] = json.loads(proc.out)
     return result
 
 
