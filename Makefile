@@ -26,15 +26,17 @@ format: $(VENV)/.dev
 	$(BIN)/ruff check --fix jupyter_ack tests benchmarks
 	$(BIN)/ruff format jupyter_ack tests benchmarks
 
-bench: $(VENV)/.base
+bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_core.py
+	$(BIN)/python benchmarks/bench_kubeapi.py
+	$(BIN)/python benchmarks/bench_status.py
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
 
 $(VENV)/.base: pyproject.toml | $(VENV)/bin/python
-	$(PIP) -e .
+	$(PIP) -e '.[sandbox]'
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(VENV)/bin/python

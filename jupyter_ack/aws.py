@@ -21,9 +21,13 @@ class AwsError(JupyterAckError):
 
 
 def client(service: str, region: str | None = None) -> Any:
+    """A boto3 client from the standard chain (env, profile, SSO, instance role)."""
     import boto3
 
-    return boto3.session.Session().client(service, region_name=region)
+    try:
+        return boto3.session.Session().client(service, region_name=region)
+    except Exception as e:  # a bad profile or region fails here, before any call
+        raise describe(e, f"connecting to AWS {service}") from None
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -57,6 +61,12 @@ def describe(exc: BaseException, action: str) -> JupyterAckError:
     name = type(exc).__name__
     if name in ("NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"):
         return AwsError(f"{action}: no AWS credentials found", hint=_CREDENTIALS_HINT)
+    if name == "ProfileNotFound":
+        profile = getattr(exc, "kwargs", {}).get("profile", "")
+        return AwsError(
+            f"{action}: the AWS profile {profile!r} does not exist",
+            hint="list profiles with `aws configure list-profiles`, or unset AWS_PROFILE",
+        )
     if name == "NoRegionError":
         return AwsError(
             f"{action}: no AWS region set",

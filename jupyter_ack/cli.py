@@ -13,7 +13,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, ClassVar
 
 from ._version import __version__
 from .errors import JupyterAckError
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .diagnostics import Diagnostic
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
+CHECK, CROSS = "\u2713", "\u2717"
 
 DEF_HELP = (
     "the definition: a JSON file, '-' for stdin, s3://bucket/key, or file.py:NAME / "
@@ -57,13 +58,140 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     p.set_defaults(run=cmd_graph)
 
-    p = sub.add_parser("demo", help="validate and draw the bundled example pipeline")
+    p = sub.add_parser("publish", help="upload the definition and a handoff bundle to S3")
+    p.add_argument("definition", metavar="DEF", help=DEF_HELP)
+    p.add_argument("--bucket", required=True, help="the S3 bucket (versioning recommended)")
+    p.add_argument("--prefix", default="jupyter-ack", help="key prefix (default jupyter-ack)")
+    p.add_argument("--name", help="the pipeline name (default: the SDK pipeline's name)")
+    p.add_argument("--role-arn", help="the role SageMaker assumes (default: the steps' role)")
+    p.add_argument("--namespace", default="default", help="namespace for the bundle's manifests")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="a parameter value for the bundle's execution (repeatable)",
+    )
+    p.add_argument("--kms-key-id", help="encrypt with this KMS key (default: SSE-S3)")
+    p.add_argument(
+        "--presign",
+        type=int,
+        nargs="?",
+        const=3600,
+        metavar="SECONDS",
+        help="also give a presigned URL (default 3600 s, at most 7 days)",
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=cmd_publish)
+
+    p = sub.add_parser("manifests", help="print the ACK Pipeline (and PipelineExecution) objects")
+    p.add_argument("definition", metavar="DEF", help=DEF_HELP)
+    p.add_argument("--name", help="the SageMaker pipeline name (default: the SDK pipeline's)")
+    p.add_argument("--role-arn", required=True, help="the role SageMaker assumes")
+    p.add_argument("--namespace", default="default")
+    p.add_argument("--execute", action="store_true", help="add a PipelineExecution")
+    p.add_argument(
+        "-p",
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="a parameter value for the execution (repeatable)",
+    )
+    p.add_argument("--display-name")
+    p.add_argument("--description")
+    p.add_argument("--run-name", help="the PipelineExecution's name (default: unique, by time)")
+    p.add_argument("--run-display-name")
+    p.add_argument("--run-description")
+    p.add_argument("--max-parallel-steps", type=int)
+    p.add_argument(
+        "--selected-step",
+        action="append",
+        default=[],
+        metavar="STEP",
+        help="selective execution: run only these steps (repeatable)",
+    )
+    p.add_argument("--source-execution-arn", help="selective execution: take the others from here")
+    p.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml")
+    p.set_defaults(run=cmd_manifests)
+
+    p = sub.add_parser("handoff", help="fetch and verify a published handoff bundle")
+    p.add_argument("uri", metavar="S3_URI", help="the bundle's folder or its handoff.json")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=cmd_handoff)
+
+    p = sub.add_parser("submit", help="publish (optional), apply the ACK objects, and run")
+    p.add_argument("definition", metavar="DEF", help=DEF_HELP)
+    p.add_argument("--name", help="the SageMaker pipeline name (default: the SDK pipeline's)")
+    p.add_argument("--role-arn", required=True, help="the role SageMaker assumes")
+    p.add_argument("--bucket", help="publish the definition and handoff bundle here first")
+    p.add_argument("--prefix", default="jupyter-ack")
+    p.add_argument("--kms-key-id")
+    p.add_argument("--execute", action="store_true", help="start a run (PipelineExecution)")
+    p.add_argument("-p", "--parameter", action="append", default=[], metavar="K=V")
+    p.add_argument("--run-name", help="the run's object name (default: unique, by time)")
+    p.add_argument("--wait", action="store_true", help="follow the run; exit 0 only if it succeeds")
+    p.add_argument("--dry-run", action="store_true", help="the API server's dry run: write nothing")
+    p.add_argument("--timeout", type=float, default=None, help="give up waiting after SECONDS")
+    _cluster_options(p)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=cmd_submit)
+
+    p = sub.add_parser("status", help="a run's status and steps (live with --watch)")
+    p.add_argument(
+        "run_name", metavar="RUN", nargs="?", help="the PipelineExecution (default: latest)"
+    )
+    p.add_argument("--watch", "-w", action="store_true", help="follow it until it finishes")
+    p.add_argument("--no-steps", action="store_true", help="do not ask SageMaker for the steps")
+    _cluster_options(p)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=cmd_status)
+
+    p = sub.add_parser("list", help="pipelines and runs, like kubectl get")
+    _cluster_options(p)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=cmd_list)
+
+    p = sub.add_parser("stop", help="stop a run (deletes its PipelineExecution; ACK stops it)")
+    p.add_argument("run_name", metavar="RUN")
+    _cluster_options(p)
+    p.set_defaults(run=cmd_stop)
+
+    from .sandbox.cli import add_parser as add_sandbox_parser
+
+    add_sandbox_parser(sub)
+
+    p = sub.add_parser("demo", help="the whole flow on the bundled example, on the sandbox")
     p.add_argument("--output-dir", default="demo-output", help="where to write the drawings")
+    p.add_argument("--offline", action="store_true", help="only validate and draw (no sandbox)")
     p.set_defaults(run=cmd_demo)
     return parser
 
 
+def _cluster_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--context", help="kubeconfig context (default: the current one)")
+    p.add_argument("--namespace", "-n", help="namespace (default: the context's, else default)")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    finally:
+        _shutdown()
+
+
+def _shutdown() -> None:
+    """Stop watch and poller threads before the interpreter exits (a daemon thread caught
+    writing at exit aborts the process)."""
+    if "jupyter_ack.watch" in sys.modules:
+        from .watch import stop_all
+
+        stop_all()
+    sys.stdout.flush()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
@@ -78,6 +206,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted\n")
         return 130
+    except Exception as e:  # a library failed in a way we did not foresee: still one line
+        if os.environ.get("JUPYTER_ACK_DEBUG"):
+            raise
+        _problem(
+            f"unexpected {type(e).__name__}: {_one_line(str(e))[:500]}",
+            "this is a bug in jupyter-ack; JUPYTER_ACK_DEBUG=1 shows the traceback",
+        )
+        return EXIT_ERRORS
     except BrokenPipeError:  # e.g. `jupyter-ack graph ... | head`
         sys.stderr.close()
         return EXIT_OK
@@ -86,7 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _is_source_error(e: JupyterAckError) -> bool:
     from .errors import SourceError
 
-    return isinstance(e, SourceError) or type(e).__name__ == "AwsError"
+    return isinstance(e, SourceError)
 
 
 def _problem(message: str, hint: str | None) -> None:
@@ -145,40 +281,372 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    """The main job on the bundled example: validate it, draw it, show where the files are."""
+def _valid_definition(source: str, name: str | None = None) -> PipelineDefinition | None:
+    """Load and validate; print the diagnostics and return None when there are errors."""
     from .definition import load
-    from .examples import example_path
 
-    out_dir = args.output_dir
-    os.makedirs(out_dir, exist_ok=True)
-    path = example_path()
-    defn = load(path)
-    out = sys.stdout
-    c = Colours(out)
-    out.write(c.bold(f"jupyter-ack demo: the bundled example pipeline ({path.name})") + "\n\n")
-    write_diagnostics(out, defn, defn.validate())
-    out.write("\n" + c.bold("steps and edges") + "\n")
-    for node in defn.dag.nodes.values():
-        nested = f"  ({node.branch} branch of {node.parent})" if node.parent else ""
-        out.write(f"  {node.name:<28} {node.type:<14}{nested}\n")
-    for edge in defn.dag.edges:
-        out.write(f"  {edge.source} -> {edge.target}  [{edge.kind}]\n")
-    files = {
-        "pipeline.svg": defn.to_svg() + "\n",
-        "pipeline.mmd": defn.to_mermaid(),
-        "pipeline.dot": defn.to_dot(),
-        "graph.json": json.dumps(defn.graph_json(), indent=2) + "\n",
-    }
-    for name, text in files.items():
-        with open(os.path.join(out_dir, name), "w", encoding="utf-8") as fh:
-            fh.write(text)
-    out.write(f"\nwrote {', '.join(files)} to {out_dir}/\n")
-    out.write(
-        "next: `jupyter-ack validate YOUR.json`, `jupyter-ack graph notebook.py:pipeline "
-        "--format svg -o dag.svg`\n"
+    defn = load(source, name=name)
+    diagnostics = defn.validate()
+    if any(d.severity == "error" for d in diagnostics):
+        write_diagnostics(sys.stderr, defn, diagnostics)
+        return None
+    return defn
+
+
+def cmd_publish(args: argparse.Namespace) -> int:
+    from .manifests import parse_assignments
+    from .publish import publish
+
+    defn = _valid_definition(args.definition, args.name)
+    if defn is None:
+        sys.stderr.write("nothing was uploaded\n")
+        return EXIT_ERRORS
+    result = publish(
+        defn,
+        bucket=args.bucket,
+        prefix=args.prefix,
+        name=args.name or defn.name or _stem(args.definition),
+        role_arn=args.role_arn,
+        namespace=args.namespace,
+        parameters=parse_assignments(args.parameter),
+        kms_key_id=args.kms_key_id,
+        presign_seconds=args.presign,
     )
-    return EXIT_OK if defn.ok else EXIT_ERRORS
+    if args.format == "json":
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+        return EXIT_OK
+    c = Colours(sys.stdout)
+    what = "uploaded" if result.uploaded else "unchanged, already at"
+    version = f" (version {result.version_id})" if result.version_id else " (bucket not versioned)"
+    lines = [
+        f"{c.green(CHECK)} {what} {result.s3_uri}{version}",
+        f"  sha256      {result.sha256}",
+        f"  encryption  {result.encryption}{' ' + result.kms_key_id if result.kms_key_id else ''}",
+        f"  https       {result.https_url}",
+        f"  console     {result.console_url}",
+    ]
+    if result.presigned_url:
+        lines.append(f"  presigned   {result.presigned_url}")
+    lines.append(f"  handoff     {result.handoff_uri}")
+    folder = result.handoff_uri.rsplit("/", 1)[0]
+    lines.append(f"next (DevOps): jupyter-ack handoff {folder}/")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return EXIT_OK
+
+
+def _stem(source: str) -> str | None:
+    """A pipeline name from a file name (``abalone.json`` -> ``abalone``), when it is valid."""
+    import re
+
+    from .manifests import PIPELINE_NAME
+
+    stem = re.sub(r"[^A-Za-z0-9-]+", "-", os.path.basename(source).split(".")[0]).strip("-")
+    return stem if stem and PIPELINE_NAME.match(stem) else None
+
+
+def cmd_manifests(args: argparse.Namespace) -> int:
+    from .manifests import manifests, parse_assignments
+
+    defn = _valid_definition(args.definition, args.name)
+    if defn is None:
+        return EXIT_ERRORS
+    built = manifests(
+        defn,
+        name=args.name or defn.name or _stem(args.definition),
+        role_arn=args.role_arn,
+        namespace=args.namespace,
+        execute=args.execute,
+        parameters=parse_assignments(args.parameter),
+        display_name=args.display_name,
+        description=args.description,
+        execution_name=args.run_name,
+        execution_display_name=args.run_display_name,
+        execution_description=args.run_description,
+        max_parallel_steps=args.max_parallel_steps,
+        selected_steps=args.selected_step,
+        source_execution_arn=args.source_execution_arn,
+    )
+    sys.stdout.write(built.to_yaml() if args.output == "yaml" else built.to_json())
+    return EXIT_OK
+
+
+def cmd_handoff(args: argparse.Namespace) -> int:
+    from .handoff import fetch
+
+    bundle = fetch(args.uri)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(bundle.summary(), indent=2) + "\n")
+        return EXIT_OK if bundle.ok else EXIT_ERRORS
+    c = Colours(sys.stdout)
+    h = bundle.handoff
+    mark = c.green("\u2713 verified") if bundle.ok else c.red("\u2717 does not verify")
+    out = [
+        f"{mark}: pipeline {h.get('pipeline_name')} ({h.get('steps')} steps) in {bundle.folder}/",
+        f"  sha256      {h.get('sha256')}",
+        f"  version     {h.get('definition_version_id') or 'unversioned'}",
+        f"  published   {h.get('published_at')} by {h.get('published_by')}",
+        f"  namespace   {h.get('namespace')}",
+    ]
+    for p in h.get("parameters") or []:
+        out.append(
+            f"  parameter   {p.get('name')} ({p.get('type')}, default {p.get('default_value')!r})"
+        )
+    out += [f"  {c.red('problem')}     {_one_line(p)}" for p in bundle.problems]
+    sys.stdout.write("\n".join(out) + "\n")
+    return EXIT_OK if bundle.ok else EXIT_ERRORS
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from .manifests import parse_assignments
+    from .submit import submit
+
+    defn = _valid_definition(args.definition, args.name)
+    if defn is None:
+        sys.stderr.write("nothing was published or applied\n")
+        return EXIT_ERRORS
+    quiet = args.format == "json"
+    view = None if quiet else RunView(sys.stdout)
+    result = submit(
+        defn,
+        name=args.name or defn.name or _stem(args.definition),
+        role_arn=args.role_arn,
+        bucket=args.bucket,
+        prefix=args.prefix,
+        kms_key_id=args.kms_key_id,
+        execute=args.execute,
+        parameters=parse_assignments(args.parameter),
+        run_name=args.run_name,
+        wait=args.wait,
+        context=args.context,
+        namespace=args.namespace,
+        dry_run=args.dry_run,
+        wait_timeout=args.timeout,
+        progress=None if quiet else _say,
+        on_status=None if view is None else view.update,
+    )
+    if quiet:
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+    elif view is not None and result.run is not None:
+        view.finish(result.run)
+    if result.run is not None and not result.run.succeeded:
+        return EXIT_ERRORS
+    return EXIT_OK
+
+
+def _say(message: str) -> None:
+    sys.stdout.write(f"  {_one_line(message)}\n")
+    sys.stdout.flush()
+
+
+def _connect(args: argparse.Namespace) -> Any:
+    from .cluster import connect
+
+    cluster = connect(context=args.context, namespace=args.namespace)
+    cluster.check()
+    return cluster
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .follow import RunFollower
+    from .status import from_object
+
+    cluster = _connect(args)
+    name = args.run_name or _latest_run(cluster)
+    if cluster.get("pipelineexecutions", name) is None:
+        raise JupyterAckError(
+            f"no run {name!r} in namespace {cluster.namespace}",
+            hint="`jupyter-ack list` shows the runs there",
+        )
+    follower = RunFollower(cluster, name, steps=not args.no_steps).start()
+    json_lines = args.format == "json"
+    view = None if json_lines else RunView(sys.stdout, live=args.watch)
+    last = None
+    try:
+        for run in follower.updates(timeout=None if args.watch else 5.0):
+            last = run
+            if json_lines:
+                if args.watch:
+                    sys.stdout.write(json.dumps(run.to_json()) + "\n")
+                    sys.stdout.flush()
+            elif args.watch and view is not None:
+                view.update(run)
+            if not args.watch and (run.steps_source != "not polled" or not run.arn):
+                break
+    finally:
+        follower.stop()
+    if last is None:
+        obj = cluster.get("pipelineexecutions", name)
+        last = from_object(obj) if obj else None
+    if last is None:
+        raise JupyterAckError(f"run {name!r} disappeared")
+    if json_lines and not args.watch:
+        sys.stdout.write(json.dumps(last.to_json()) + "\n")
+    elif view is not None:
+        view.finish(last)
+    return (
+        EXIT_ERRORS
+        if last.status in ("Failed", "Stopped") or last.synced == "terminal"
+        else EXIT_OK
+    )
+
+
+def _latest_run(cluster: Any) -> str:
+    items = cluster.list("pipelineexecutions").get("items", [])
+    if not items:
+        raise JupyterAckError(f"no runs in namespace {cluster.namespace}")
+    items.sort(key=lambda o: o["metadata"].get("creationTimestamp", ""))
+    return str(items[-1]["metadata"]["name"])
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .status import from_object
+
+    cluster = _connect(args)
+    pipelines = cluster.list("pipelines").get("items", [])
+    runs = [from_object(o) for o in cluster.list("pipelineexecutions").get("items", [])]
+    if args.format == "json":
+        doc = {
+            "namespace": cluster.namespace,
+            "pipelines": [
+                {
+                    "name": p["metadata"]["name"],
+                    "pipeline": p["spec"].get("pipelineName"),
+                    "status": (p.get("status") or {}).get("pipelineStatus"),
+                }
+                for p in pipelines
+            ],
+            "runs": [r.to_json() for r in runs],
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+        return EXIT_OK
+    rows = [("PIPELINE", "SAGEMAKER NAME", "STATUS")] + [
+        (
+            p["metadata"]["name"],
+            str(p["spec"].get("pipelineName")),
+            str((p.get("status") or {}).get("pipelineStatus") or "Pending"),
+        )
+        for p in pipelines
+    ]
+    _table(rows)
+    sys.stdout.write("\n")
+    run_rows = [("RUN", "PIPELINE", "STATUS", "DURATION", "FAILURE")]
+    for r in sorted(runs, key=lambda r: r.start or ""):
+        failure = r.problem or r.failure_reason or ""
+        run_rows.append(
+            (r.name, r.pipeline, r.status, _duration(r.duration_seconds()), _one_line(failure)[:60])
+        )
+    _table(run_rows)
+    return EXIT_OK
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    cluster = _connect(args)
+    obj = cluster.get("pipelineexecutions", args.run_name)
+    if obj is None:
+        raise JupyterAckError(f"no run {args.run_name!r} in namespace {cluster.namespace}")
+    state = (obj.get("status") or {}).get("pipelineExecutionStatus") or "Pending"
+    retain = (obj["metadata"].get("annotations") or {}).get("services.k8s.aws/deletion-policy")
+    if retain == "retain":
+        sys.stdout.write(
+            f"{args.run_name} has deletion-policy retain: "
+            "deleting the object will NOT stop the run\n"
+        )
+    else:
+        sys.stdout.write(
+            f"deleting pipelineexecutions/{args.run_name} ({state}); "
+            "ACK stops the run in SageMaker\n"
+        )
+    cluster.delete("pipelineexecutions", args.run_name)
+    sys.stdout.write("deleted; the SageMaker record of the run stays\n")
+    return EXIT_OK
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for r in rows:
+        sys.stdout.write(
+            "   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n"
+        )
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+class RunView:
+    """A live terminal view of a run, redrawn in place on a terminal (lines otherwise)."""
+
+    SYMBOLS: ClassVar[dict[str, str]] = {
+        "Succeeded": "\u2713",
+        "Failed": "\u2717",
+        "Executing": "\u25b6",
+        "Starting": "\u25b7",
+        "Stopping": "\u25a0",
+        "Stopped": "\u25a0",
+    }
+
+    def __init__(self, out: IO[str], live: bool = True) -> None:
+        self.out = out
+        self.c = Colours(out)
+        self.tty = bool(getattr(out, "isatty", lambda: False)()) and live
+        self.drawn = 0
+        self.last_line = ""
+
+    def render(self, run: Any) -> list[str]:
+        colour = {"Succeeded": self.c.green, "Failed": self.c.red, "Stopped": self.c.yellow}.get(
+            run.status, self.c.blue
+        )
+        took = _duration(run.duration_seconds())
+        head = f"{run.name}  {colour(run.status)}  pipeline {run.pipeline}  {took}"
+        lines = [head]
+        if run.problem:
+            lines.append(f"  {self.c.red('ACK')}: {_one_line(run.problem)}")
+        for s in run.steps:
+            mark = self.SYMBOLS.get(s.status, "\u00b7")
+            reason = f"  {_one_line(s.failure_reason)}" if s.failure_reason else ""
+            lines.append(f"  {mark} {_one_line(s.name):<32} {s.status}{reason}")
+        if run.steps_source not in ("sagemaker", "not polled", "off"):
+            lines.append(f"  {self.c.dim('steps ' + run.steps_source)}")
+        return lines
+
+    def update(self, run: Any) -> None:
+        lines = self.render(run)
+        if self.tty:
+            if self.drawn:
+                self.out.write(f"\x1b[{self.drawn}F\x1b[J")
+            self.out.write("\n".join(lines) + "\n")
+            self.drawn = len(lines)
+        else:  # a log: one line per change
+            steps = ", ".join(f"{s.name}={s.status}" for s in run.steps)
+            line = f"{run.name}: {run.status}" + (f" [{steps}]" if steps else "")
+            if line != self.last_line:
+                self.out.write(_one_line(line) + "\n")
+                self.last_line = line
+        self.out.flush()
+
+    def finish(self, run: Any) -> None:
+        if not self.tty:
+            self.drawn = 0
+            for line in self.render(run):
+                self.out.write(line + "\n")
+        else:
+            self.update(run)
+        failed = run.failed_step
+        if run.status == "Failed":
+            where = f"step {failed.name}: {failed.failure_reason}" if failed else run.failure_reason
+            self.out.write(f"{self.c.red('failed')} at {_one_line(where or 'unknown step')}\n")
+        elif run.synced == "terminal":
+            self.out.write(f"{self.c.red('not started')}: {_one_line(run.problem or '')}\n")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """The main job on the bundled example, on the sandbox (see jupyter_ack.demo)."""
+    from .demo import run_demo
+
+    return run_demo(args.output_dir, offline=args.offline)
 
 
 # output -----------------------------------------------------------------------------------

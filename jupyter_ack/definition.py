@@ -325,8 +325,13 @@ def _decode(raw: bytes, where: str) -> str:
 
 def _load_s3(uri: str, name: str | None) -> PipelineDefinition:
     from .aws import s3_get_text
+    from .errors import JupyterAckError
 
-    return from_text(s3_get_text(uri), source=uri, name=name)
+    try:
+        text = s3_get_text(uri)
+    except JupyterAckError as e:  # for a reader of definitions, an S3 failure is unreadable input
+        raise SourceError(e.message, e.hint) from None
+    return from_text(text, source=uri, name=name)
 
 
 def _load_py_file(path: Path, attr: str, name: str | None) -> PipelineDefinition:

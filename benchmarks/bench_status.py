@@ -1,0 +1,133 @@
+"""How fast the status model follows a run (targets from the submit/watch issue).
+
+    python benchmarks/bench_status.py [--runs N]
+
+- watch event -> status model: the time from a status write on the API server to the
+  follower's callback (target p95 < 50 ms);
+- step change in SageMaker -> status model: the time from a step's simulated start or end
+  (its StartTime/EndTime) to the follower reporting it (target p95 < 2 s; the ACK
+  controller alone needs up to 30 s, other tools poll every 5 to 10 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+import time
+from datetime import datetime
+
+from jupyter_ack import load
+from jupyter_ack.cluster import GROUP, VERSION, connect
+from jupyter_ack.examples import example_path
+from jupyter_ack.follow import RunFollower
+from jupyter_ack.sandbox import Sandbox
+from jupyter_ack.status import RunStatus
+from jupyter_ack.submit import submit
+
+ROLE = "arn:aws:iam::123456789012:role/SageMakerPipelineRole"
+
+
+def p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def watch_latency(sb: Sandbox, n: int) -> list[float]:
+    cluster = connect(kubeconfig=str(sb.kubeconfig))
+    body = {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "PipelineExecution",
+        "metadata": {
+            "name": "bench",
+            "annotations": {"services.k8s.aws/deletion-policy": "retain"},
+        },
+        "spec": {"pipelineName": "bench-none"},
+    }
+    cluster.custom.create_namespaced_custom_object(
+        GROUP, VERSION, "default", "pipelineexecutions", body
+    )
+    arrived: dict[str, float] = {}
+    cv = threading.Condition()
+
+    def on_change(run: RunStatus) -> None:
+        with cv:
+            arrived[run.parameters.get("mark", "")] = time.perf_counter()
+            cv.notify_all()
+
+    follower = RunFollower(cluster, "bench", on_change, steps=False).start()
+    out = []
+    try:
+        for i in range(n):
+            mark = f"m{i}"
+            sent = time.perf_counter()
+            cluster.custom.patch_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                "default",
+                "pipelineexecutions",
+                "bench",
+                {"spec": {"pipelineParameters": [{"name": "mark", "value": mark}]}},
+            )
+            with cv:
+                cv.wait_for(lambda mark=mark: mark in arrived, timeout=5)
+            out.append((arrived[mark] - sent) * 1000)
+    finally:
+        follower.stop()
+    return out
+
+
+def step_latency(sb: Sandbox, runs: int) -> list[float]:
+    cluster = connect(kubeconfig=str(sb.kubeconfig))
+    lags: list[float] = []
+    for i in range(runs):
+        seen: dict[tuple[str, str], float] = {}
+
+        def on_status(run: RunStatus, seen: dict[tuple[str, str], float] = seen) -> None:
+            now = time.time()
+            for s in run.steps:
+                seen.setdefault((s.name, s.status), now)
+
+        result = submit(
+            load(example_path(), name=f"bench-{i}"),
+            role_arn=ROLE,
+            execute=True,
+            wait=True,
+            cluster=cluster,
+            on_status=on_status,
+            wait_timeout=120,
+        )
+        if result.run is None or not result.run.succeeded:
+            raise RuntimeError(f"run {i} did not succeed")
+        for s in result.run.steps:
+            for state, stamp in (("Executing", s.start), ("Succeeded", s.end)):
+                if stamp and (s.name, state) in seen:
+                    happened = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+                    # the API reports whole seconds: compare against the latest moment it could be
+                    lags.append(max(0.0, seen[(s.name, state)] - (happened + 1.0)) * 1000)
+    return lags
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--events", type=int, default=200)
+    args = parser.parse_args()
+    with Sandbox(ack_period=30.0, step_seconds=2.0) as sb:
+        watch = watch_latency(sb, args.events)
+        steps = step_latency(sb, args.runs)
+    rows = [
+        ("watch event -> status model", watch, 50.0),
+        ("SageMaker step change -> status model", steps, 2000.0),
+    ]
+    print(f"{'benchmark':<40} {'n':>5} {'p50 ms':>9} {'p95 ms':>9} {'target':>10}  result")
+    for name, values, target in rows:
+        p95 = p(values, 0.95)
+        verdict = "ok" if p95 < target else "OVER"
+        limit = f"< {target:g}"
+        median = p(values, 0.5)
+        print(f"{name:<40} {len(values):>5} {median:>9.1f} {p95:>9.1f} {limit:>10}  {verdict}")
+    print(f"(ACK controller period 30 s, as the real one; steps run 2 s; {args.runs} runs)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+"""A Kubernetes API server emulator for the sandbox: what kubectl and the clients use.
+
+Discovery, CRDs, custom resources with the status subresource, server-side apply, watches
+with resume, bookmarks and 410, OpenAPI v3, tables, token auth and deny rules, and fault
+injection. Loopback only. See ``KubeApiServer``.
+"""
+
+from __future__ import annotations
+
+from .errors import ApiError
+from .server import KubeApiServer
+
+__all__ = ["ApiError", "KubeApiServer"]

@@ -1,0 +1,666 @@
+"""moto's SageMaker, extended in process so that pipeline executions run through their steps.
+
+moto (5.2.x) answers pipelines and starts executions, but an execution is Succeeded from the
+start and ListPipelineExecutionSteps, StopPipelineExecution, UpdatePipelineExecution and
+RetryPipelineExecution are not implemented. :func:`install` replaces moto's response methods
+for pipeline executions with ones that compute the state from the clock model in
+:mod:`jupyter_ack.sandbox.simulation` on every call (nothing runs in the background), and
+makes unknown pipelines and executions a ``ResourceNotFound`` as in the real API.
+:func:`start_moto` also serves it over HTTP on loopback for boto3, the ACK controller emulator
+and the tests.
+
+The seam with moto is kept thin and typed ``Any``: moto's objects are read and written
+by attribute, as moto's own code does. Pinned to moto >=5.2.5,<5.3 (see pyproject).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import random
+import re
+import socket
+import string
+import threading
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from .simulation import (
+    ExecutionOverrides,
+    ExecutionState,
+    Plan,
+    RunConfig,
+    RunEvents,
+    SimulationSettings,
+    StepState,
+    evaluate,
+)
+
+__all__ = [
+    "ExecutionOverrides",
+    "MotoHandle",
+    "SimulationSettings",
+    "active_settings",
+    "install",
+    "start_moto",
+]
+
+DEFAULT_PAGE = 100  # MaxResults when not given (the API maximum: nothing is cut off silently)
+MAX_PAGE = 100
+JOB_NAME_MAX = 63  # training, processing, transform jobs and models
+TUNING_NAME_MAX = 32
+_DISPLAY_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,81}$")
+_RUN_ATTR = "jupyter_ack_run"  # where a moto FakePipelineExecution keeps its simulation
+
+_LOCK = threading.RLock()  # the moto server answers on several threads
+
+
+@dataclass
+class _Installation:
+    """Per process: moto's classes are patched once, and one settings object is active."""
+
+    settings: SimulationSettings = field(default_factory=SimulationSettings)
+    patched: bool = False
+
+
+_INSTALLATION = _Installation()
+
+
+# Public API -------------------------------------------------------------------------------------
+
+
+def active_settings() -> SimulationSettings:
+    """The settings every simulated execution in this process reads (the last installed)."""
+    return _INSTALLATION.settings
+
+
+def install(settings: SimulationSettings | None = None) -> SimulationSettings:
+    """Extend moto's SageMaker in this process (idempotent) and make ``settings`` the active
+    ones (``None`` keeps the active ones); works under ``mock_aws()`` as well as behind a
+    server. Settings are per process: a handle started earlier now reads these too."""
+    with _LOCK:
+        if settings is not None:
+            _INSTALLATION.settings = settings
+        if not _INSTALLATION.patched:
+            _patch_moto()
+            _INSTALLATION.patched = True
+    return _INSTALLATION.settings
+
+
+@dataclass
+class MotoHandle:
+    """A running moto server with simulated pipeline executions."""
+
+    url: str
+    settings: SimulationSettings
+    server: Any
+
+    def reset(self) -> None:
+        """Forget every resource of every service (moto's ``POST /moto-api/reset``)."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", data=b"", method="POST")
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
+        with direct.open(request, timeout=10) as response:
+            response.read()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> MotoHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_moto(
+    settings: SimulationSettings | None = None, host: str = "127.0.0.1", port: int = 0
+) -> MotoHandle:
+    """Install the extension and serve moto on ``host:port`` (0: any free port)."""
+    from moto.server import ThreadedMotoServer
+
+    if port:  # moto's server thread would die on a busy port and start() wait forever
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind((host, port))
+    active = install(settings)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    bound_host, bound_port = server.get_host_and_port()
+    return MotoHandle(f"http://{bound_host}:{bound_port}", active, server)
+
+
+# Installing -------------------------------------------------------------------------------------
+
+
+def _patch_moto() -> None:
+    from moto.sagemaker import models
+    from moto.sagemaker.responses import SageMakerResponse
+
+    for name, handler in _HANDLERS.items():
+        setattr(SageMakerResponse, name, handler)
+    # moto says ValidationException for an unknown pipeline; the API says ResourceNotFound
+    # (the ACK controller creates a Pipeline when DescribePipeline says so).
+    setattr(models, "get_pipeline_from_name", _pipeline_lookup)  # noqa: B010
+    setattr(models, "get_pipeline_execution_from_arn", _execution_lookup)  # noqa: B010
+
+
+def _now() -> float:
+    return active_settings().clock()
+
+
+def _dt(t: float) -> datetime:
+    return datetime.fromtimestamp(t, tz=timezone.utc)
+
+
+def _ts(value: Any) -> float:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return aware.timestamp()
+    return float(value)
+
+
+def _not_found(message: str) -> Exception:
+    from moto.sagemaker.exceptions import ResourceNotFound
+
+    return ResourceNotFound(message)
+
+
+def _invalid(message: str) -> Exception:
+    from moto.sagemaker.exceptions import ValidationError
+
+    return ValidationError(message)
+
+
+def _constraint(value: Any, member: str, constraint: str) -> Exception:
+    """The shape of the API's own input validation errors."""
+    return _invalid(
+        f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy "
+        f"constraint: {constraint}"
+    )
+
+
+def _pipeline_lookup(pipelines: dict[str, Any], name_or_arn: str) -> Any:
+    pipeline = pipelines.get(name_or_arn)
+    if pipeline is None:
+        pipeline = next((p for p in pipelines.values() if p.arn == name_or_arn), None)
+    if pipeline is None:
+        raise _not_found(f"Pipeline '{name_or_arn}' does not exist.")
+    return pipeline
+
+
+def _find_execution(pipelines: dict[str, Any], arn: str) -> tuple[Any, Any]:
+    """The pipeline and the execution an ARN names, or ResourceNotFound."""
+    for pipeline in pipelines.values():
+        execution = pipeline.pipeline_executions.get(arn)
+        if execution is not None:
+            return pipeline, execution
+    raise _not_found(f"Pipeline execution '{arn}' does not exist.")
+
+
+def _execution_lookup(pipelines: dict[str, Any], arn: str) -> Any:
+    """moto's own lookup, for the calls left to moto (parameters, definition of a run)."""
+    return _find_execution(pipelines, arn)[1]
+
+
+# The simulation attached to one moto execution -------------------------------------------------
+
+
+@dataclass
+class _Run:
+    plan: Plan
+    config: RunConfig
+    events: RunEvents
+    suffixes: dict[str, str]  # step -> the random tail of its job names
+    package_versions: dict[str, int]  # RegisterModel step -> model package version
+    updated_at: float
+    stop_tokens: set[str] = field(default_factory=set)
+    retry_tokens: set[str] = field(default_factory=set)
+
+
+def _definition_data(definition: Any) -> Any:
+    """moto keeps the text, or a dict when the definition came from S3."""
+    if isinstance(definition, str):
+        try:
+            return json.loads(definition)
+        except ValueError:
+            return None
+    return definition
+
+
+def _new_run(backend: Any, execution: Any, definition: Any, start: float) -> _Run:
+    execution_id = execution.arn.rsplit("/", 1)[-1]
+    given = {p["Name"]: p["Value"] for p in execution.pipeline_parameters or []}
+    plan = Plan.from_definition(_definition_data(definition) or {}, given, execution_id)
+    parallelism = (execution.parallelism_configuration or {}).get("MaxParallelExecutionSteps")
+    rng = random.SystemRandom()
+    alphabet = string.ascii_lowercase + string.digits
+    versions: dict[str, int] = {}
+    for spec in plan.steps.values():
+        if spec.type == "RegisterModel":
+            group = _package_group(plan, spec.name)
+            versions[spec.name] = _next_package_version(backend, group, versions, plan)
+    return _Run(
+        plan=plan,
+        config=RunConfig.snapshot(active_settings(), plan),
+        events=RunEvents(start=start, parallelism=parallelism),
+        suffixes={n: "".join(rng.choices(alphabet, k=10)) for n in plan.steps},
+        package_versions=versions,
+        updated_at=start,
+    )
+
+
+def _run_of(backend: Any, execution: Any) -> _Run:
+    run: _Run | None = getattr(execution, _RUN_ATTR, None)
+    if run is None:  # started before the extension was installed: runs from its creation
+        run = _new_run(
+            backend,
+            execution,
+            execution.pipeline_definition_for_execution,
+            _ts(execution.creation_time),
+        )
+        setattr(execution, _RUN_ATTR, run)
+    return run
+
+
+def _state(backend: Any, execution: Any) -> tuple[_Run, ExecutionState]:
+    run = _run_of(backend, execution)
+    settings = active_settings()
+    overrides = settings.overrides_for(execution.arn, execution.pipeline_execution_display_name)
+    config = run.config.with_overrides(overrides)
+    return run, evaluate(run.plan, config, run.events, settings.clock())
+
+
+# Parameters --------------------------------------------------------------------------------------
+
+
+def check_parameters(declared: list[Any], given: list[Mapping[str, Any]]) -> None:
+    """Reject what StartPipelineExecution rejects: names the definition does not declare,
+    names given twice, empty strings, values that are not of the declared type or enum."""
+    types = {p.get("Name"): p for p in declared if isinstance(p, dict)}
+    seen: set[str] = set()
+    for item in given:
+        name, value = str(item.get("Name")), str(item.get("Value", ""))
+        if name in seen:
+            raise _invalid(f"Parameter '{name}' is given more than once.")
+        seen.add(name)
+        spec = types.get(name)
+        if spec is None:
+            known = ", ".join(sorted(str(n) for n in types)) or "none"
+            raise _invalid(
+                f"Parameter '{name}' is not defined in the pipeline definition "
+                f"(declared parameters: {known})."
+            )
+        kind = spec.get("Type", "String")
+        if value == "":
+            raise _invalid('[string "" is too short (length: 0, required minimum: 1)]')
+        if not _is_of_type(value, kind):
+            raise _invalid(f"Value '{value}' of parameter '{name}' is not a valid {kind}.")
+        enum = spec.get("EnumValues")
+        if isinstance(enum, list) and value not in [str(v) for v in enum]:
+            raise _invalid(
+                f"Value '{value}' of parameter '{name}' is not one of its EnumValues {enum}."
+            )
+
+
+def _is_of_type(value: str, kind: str) -> bool:
+    checks: dict[str, Callable[[str], object]] = {"Integer": int, "Float": float}
+    if kind == "Boolean":
+        return value.lower() in ("true", "false")
+    try:
+        checks.get(kind, str)(value)
+    except ValueError:
+        return False
+    return True
+
+
+# Shapes of answers ----------------------------------------------------------------------------
+
+
+def _job_name(execution_id: str, step: str, suffix: str, limit: int = JOB_NAME_MAX) -> str:
+    """``pipelines-<execution id>-<step>-<random>``, lowercased, the step cut to fit."""
+    if limit < JOB_NAME_MAX:  # tuning job names are too short for the long form
+        return f"{execution_id}-{suffix}"[:limit]
+    stem = re.sub(r"[^a-z0-9-]+", "-", step.lower())
+    room = limit - len(f"pipelines-{execution_id}--{suffix}")
+    stem = stem[: max(room, 0)].strip("-") or "step"
+    return f"pipelines-{execution_id}-{stem}-{suffix}"
+
+
+def _package_group(plan: Plan, step: str) -> str:
+    args = plan.steps[step].body.get("Arguments")
+    group = args.get("ModelPackageGroupName") if isinstance(args, dict) else None
+    return plan.render(group) if group is not None else step
+
+
+def _next_package_version(backend: Any, group: str, planned: dict[str, int], plan: Plan) -> int:
+    """One more than the versions earlier executions (and this one) registered in ``group``."""
+    count = sum(1 for step in planned if _package_group(plan, step) == group)
+    for pipeline in backend.pipelines.values():
+        for execution in pipeline.pipeline_executions.values():
+            run: _Run | None = getattr(execution, _RUN_ATTR, None)
+            if run is not None:
+                count += sum(
+                    1 for step in run.package_versions if _package_group(run.plan, step) == group
+                )
+    return count + 1
+
+
+_JOB_METADATA = {
+    "Training": ("TrainingJob", "training-job"),
+    "Processing": ("ProcessingJob", "processing-job"),
+    "Transform": ("TransformJob", "transform-job"),
+    "Tuning": ("TuningJob", "hyper-parameter-tuning-job"),
+    "Model": ("Model", "model"),
+    "CreateModel": ("Model", "model"),
+}
+
+
+def _metadata(run: _Run, step: StepState, execution_arn: str) -> dict[str, Any] | None:
+    """``Metadata`` of a listed step, by step type, with ARNs in the execution's account."""
+    prefix = execution_arn.split(":pipeline/", 1)[0]  # arn:<partition>:sagemaker:<region>:<acct>
+    plan = run.plan
+    spec = plan.steps[step.name]
+    if step.type in _JOB_METADATA:
+        key, kind = _JOB_METADATA[step.type]
+        limit = TUNING_NAME_MAX if step.type == "Tuning" else JOB_NAME_MAX
+        name = _job_name(plan.execution_id, step.name, run.suffixes[step.name], limit)
+        return {key: {"Arn": f"{prefix}:{kind}/{name}"}}
+    if step.type == "RegisterModel":
+        group = _package_group(plan, step.name).lower()
+        version = run.package_versions[step.name]
+        return {"RegisterModel": {"Arn": f"{prefix}:model-package/{group}/{version}"}}
+    if step.type == "Lambda":
+        function = plan.render(spec.body.get("FunctionArn"))
+        return {"Lambda": {"Arn": function, "OutputParameters": []}}
+    if step.type == "Condition" and step.outcome is not None:
+        return {"Condition": {"Outcome": "True" if step.outcome else "False"}}
+    if step.type == "Fail":
+        return {"Fail": {"ErrorMessage": step.error_message or ""}}
+    return None
+
+
+def _step_shape(run: _Run, step: StepState, execution_arn: str) -> dict[str, Any]:
+    spec = run.plan.steps[step.name]
+    out: dict[str, Any] = {"StepName": step.name}
+    if spec.display_name is not None:
+        out["StepDisplayName"] = spec.display_name
+    if spec.description is not None:
+        out["StepDescription"] = spec.description
+    out["StartTime"] = _dt(step.start)
+    if step.end is not None:
+        out["EndTime"] = _dt(step.end)
+    out["StepStatus"] = step.status
+    if step.failure_reason:
+        out["FailureReason"] = step.failure_reason
+    metadata = _metadata(run, step, execution_arn)
+    if metadata is not None:
+        out["Metadata"] = metadata
+    out["AttemptCount"] = step.attempt
+    return out
+
+
+def _page(
+    items: list[Any],
+    key: Callable[[Any], list[Any]],
+    descending: bool,
+    max_results: Any,
+    token: Any,
+) -> tuple[list[Any], str | None]:
+    """One page of ``items`` (already sorted). The token holds the sort key of the last item
+    returned, so items that appear between calls never shift a page or come twice."""
+    limit = DEFAULT_PAGE if max_results is None else int(max_results)
+    if not 1 <= limit <= MAX_PAGE:
+        member_constraint = (
+            f"Member must have value less than or equal to {MAX_PAGE}"
+            if limit > MAX_PAGE
+            else "Member must have value greater than or equal to 1"
+        )
+        raise _constraint(limit, "maxResults", member_constraint)
+    if token:
+        try:
+            last = json.loads(base64.urlsafe_b64decode(str(token).encode()).decode())
+        except ValueError as e:
+            raise _invalid("The NextToken is not valid.") from e
+        try:  # a token of another call or list compares wrongly: say so, not a 500
+            items = [i for i in items if (key(i) < last if descending else key(i) > last)]
+        except TypeError as e:
+            raise _invalid("The NextToken is not valid.") from e
+    page = items[:limit]
+    if len(items) <= limit:
+        return page, None
+    encoded = json.dumps(key(page[-1])).encode()
+    return page, base64.urlsafe_b64encode(encoded).decode()
+
+
+def _sort_order(value: Any) -> bool:
+    """True for Descending (the default), after checking the enum as the API does."""
+    if value is None:
+        return True
+    if value not in ("Ascending", "Descending"):
+        raise _constraint(
+            value, "sortOrder", "Member must satisfy enum value set: [Ascending, Descending]"
+        )
+    return bool(value == "Descending")
+
+
+# Handlers: methods set on moto's SageMakerResponse ------------------------------------------------
+
+
+def _result(body: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    return ActionResult(body)
+
+
+def start_pipeline_execution(self: Any) -> Any:
+    with _LOCK:
+        backend = self.sagemaker_backend
+        pipeline = _pipeline_lookup(backend.pipelines, self._get_param("PipelineName"))
+        token = self._get_param("ClientRequestToken")
+        for earlier in pipeline.pipeline_executions.values():
+            if token and earlier.client_request_token == token:  # idempotent retry of a call
+                return _result({"PipelineExecutionArn": earlier.arn})
+        definition = pipeline.pipeline_definition
+        data = _definition_data(definition)
+        declared = data.get("Parameters") if isinstance(data, dict) else None
+        given = self._get_param("PipelineParameters") or []
+        check_parameters(declared if isinstance(declared, list) else [], given)
+        now = math.floor(_now() * 1000) / 1000  # the API's precision: CreatedAfter=its own time
+        display = self._get_param("PipelineExecutionDisplayName")
+        if display is not None and not _DISPLAY_NAME.match(display):
+            raise _constraint(
+                display,
+                "pipelineExecutionDisplayName",
+                f"Member must satisfy regular expression pattern: {_DISPLAY_NAME.pattern}",
+            )
+        started = backend.start_pipeline_execution(
+            pipeline.pipeline_name,
+            display or f"execution-{int(now * 1000)}",  # what SageMaker names it
+            given,
+            self._get_param("PipelineExecutionDescription"),
+            self._get_param("ParallelismConfiguration"),
+            token,
+        )
+        execution = pipeline.pipeline_executions[started["PipelineExecutionArn"]]
+        execution.creation_time = execution.start_time = execution.last_modified_time = _dt(now)
+        pipeline.last_execution_time = _dt(now)
+        setattr(execution, _RUN_ATTR, _new_run(backend, execution, definition, now))
+        return _result({"PipelineExecutionArn": execution.arn})
+
+
+def describe_pipeline_execution(self: Any) -> Any:
+    with _LOCK:
+        backend = self.sagemaker_backend
+        pipeline, execution = _find_execution(
+            backend.pipelines, self._get_param("PipelineExecutionArn")
+        )
+        run, state = _state(backend, execution)
+        out: dict[str, Any] = {
+            "PipelineArn": pipeline.arn,
+            "PipelineExecutionArn": execution.arn,
+            "PipelineExecutionDisplayName": execution.pipeline_execution_display_name,
+            "PipelineExecutionStatus": state.status,
+            "PipelineExperimentConfig": {
+                "ExperimentName": pipeline.pipeline_name.lower()[:120],
+                "TrialName": run.plan.execution_id,
+            },
+            "CreationTime": _dt(run.events.start),
+            "LastModifiedTime": _dt(max(state.last_modified, run.updated_at)),
+            "CreatedBy": execution.created_by,
+            "LastModifiedBy": execution.last_modified_by,
+        }
+        if execution.pipeline_execution_description is not None:
+            out["PipelineExecutionDescription"] = execution.pipeline_execution_description
+        if state.failure_reason:
+            out["FailureReason"] = state.failure_reason
+        if execution.parallelism_configuration:
+            out["ParallelismConfiguration"] = execution.parallelism_configuration
+        return _result(out)
+
+
+def list_pipeline_executions(self: Any) -> Any:
+    with _LOCK:
+        backend = self.sagemaker_backend
+        pipeline = _pipeline_lookup(backend.pipelines, self._get_param("PipelineName"))
+        descending = _sort_order(self._get_param("SortOrder"))
+        by_arn = self._get_param("SortBy") == "PipelineExecutionArn"
+        after, before = self._get_param("CreatedAfter"), self._get_param("CreatedBefore")
+        rows = []
+        for execution in pipeline.pipeline_executions.values():
+            run, state = _state(backend, execution)
+            created = run.events.start
+            if (after is not None and created <= _ts(after)) or (
+                before is not None and created >= _ts(before)
+            ):
+                continue
+            row: dict[str, Any] = {
+                "PipelineExecutionArn": execution.arn,
+                "StartTime": _dt(created),
+                "PipelineExecutionStatus": state.status,
+                "PipelineExecutionDisplayName": execution.pipeline_execution_display_name,
+            }
+            if execution.pipeline_execution_description is not None:
+                row["PipelineExecutionDescription"] = execution.pipeline_execution_description
+            if state.failure_reason:
+                row["PipelineExecutionFailureReason"] = state.failure_reason
+            rows.append((created, row))
+
+        def key(item: tuple[float, dict[str, Any]]) -> list[Any]:
+            arn = item[1]["PipelineExecutionArn"]
+            return [arn] if by_arn else [item[0], arn]
+
+        rows.sort(key=key, reverse=descending)
+        page, token = _page(
+            rows, key, descending, self._get_param("MaxResults"), self._get_param("NextToken")
+        )
+        out: dict[str, Any] = {"PipelineExecutionSummaries": [row for _, row in page]}
+        if token:
+            out["NextToken"] = token
+        return _result(out)
+
+
+def list_pipeline_execution_steps(self: Any) -> Any:
+    with _LOCK:
+        backend = self.sagemaker_backend
+        arn = self._get_param("PipelineExecutionArn")
+        _, execution = _find_execution(backend.pipelines, arn)
+        descending = _sort_order(self._get_param("SortOrder"))
+        run, state = _state(backend, execution)
+
+        def key(step: StepState) -> list[Any]:
+            return [step.start, step.index]
+
+        steps = sorted(state.steps, key=key, reverse=descending)
+        page, token = _page(
+            steps, key, descending, self._get_param("MaxResults"), self._get_param("NextToken")
+        )
+        out: dict[str, Any] = {
+            "PipelineExecutionSteps": [_step_shape(run, s, execution.arn) for s in page]
+        }
+        if token:
+            out["NextToken"] = token
+        return _result(out)
+
+
+def stop_pipeline_execution(self: Any) -> Any:
+    with _LOCK:
+        backend = self.sagemaker_backend
+        _, execution = _find_execution(backend.pipelines, self._get_param("PipelineExecutionArn"))
+        run, state = _state(backend, execution)
+        token = self._get_param("ClientRequestToken")
+        if token and token in run.stop_tokens:  # the same request again: same answer
+            return _result({"PipelineExecutionArn": execution.arn})
+        if state.status != "Executing":
+            raise _invalid(
+                f"Pipeline execution '{execution.arn}' is in status {state.status}. "
+                "Only pipelines with 'Executing' status can be stopped."
+            )
+        run.events.stop_at = _now()
+        if token:
+            run.stop_tokens.add(token)
+        return _result({"PipelineExecutionArn": execution.arn})
+
+
+def update_pipeline_execution(self: Any) -> Any:
+    with _LOCK:
+        backend = self.sagemaker_backend
+        _, execution = _find_execution(backend.pipelines, self._get_param("PipelineExecutionArn"))
+        run = _run_of(backend, execution)
+        now = _now()
+        display = self._get_param("PipelineExecutionDisplayName")
+        if display is not None:
+            if not _DISPLAY_NAME.match(display):
+                raise _constraint(
+                    display,
+                    "pipelineExecutionDisplayName",
+                    f"Member must satisfy regular expression pattern: {_DISPLAY_NAME.pattern}",
+                )
+            execution.pipeline_execution_display_name = display
+        description = self._get_param("PipelineExecutionDescription")
+        if description is not None:
+            execution.pipeline_execution_description = description
+        _set_parallelism(run, execution, self._get_param("ParallelismConfiguration"), now)
+        run.updated_at = now
+        return _result({"PipelineExecutionArn": execution.arn})
+
+
+def retry_pipeline_execution(self: Any) -> Any:
+    with _LOCK:
+        backend = self.sagemaker_backend
+        _, execution = _find_execution(backend.pipelines, self._get_param("PipelineExecutionArn"))
+        run, state = _state(backend, execution)
+        token = self._get_param("ClientRequestToken")
+        if token and token in run.retry_tokens:
+            return _result({"PipelineExecutionArn": execution.arn})
+        if state.status != "Failed":
+            raise _invalid(
+                f"Pipeline execution '{execution.arn}' is in status {state.status}. "
+                "Only pipeline executions with 'Failed' status can be retried."
+            )
+        now = _now()
+        run.events.retries.append(now)
+        _set_parallelism(run, execution, self._get_param("ParallelismConfiguration"), now)
+        if token:
+            run.retry_tokens.add(token)
+        return _result({"PipelineExecutionArn": execution.arn})
+
+
+def _set_parallelism(run: _Run, execution: Any, config: Any, now: float) -> None:
+    if not isinstance(config, dict) or "MaxParallelExecutionSteps" not in config:
+        return
+    execution.parallelism_configuration = dict(config)
+    run.events.parallelism_changes.append((now, int(config["MaxParallelExecutionSteps"])))
+
+
+_HANDLERS: dict[str, Callable[[Any], Any]] = {
+    "start_pipeline_execution": start_pipeline_execution,
+    "describe_pipeline_execution": describe_pipeline_execution,
+    "list_pipeline_executions": list_pipeline_executions,
+    "list_pipeline_execution_steps": list_pipeline_execution_steps,
+    "stop_pipeline_execution": stop_pipeline_execution,
+    "update_pipeline_execution": update_pipeline_execution,
+    "retry_pipeline_execution": retry_pipeline_execution,
+}

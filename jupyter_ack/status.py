@@ -1,0 +1,203 @@
+"""One model of a pipeline run, merged from the ACK object and SageMaker's step list.
+
+Every view (CLI, notebook panel, sidebar) renders this model and nothing else. The ACK
+``PipelineExecution`` carries the run's status, failure reason and conditions; per-step
+progress only comes from SageMaker (ListPipelineExecutionSteps), when credentials reach it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import quote
+
+FINISHED = ("Succeeded", "Failed", "Stopped")
+LOG_GROUPS = {
+    "TrainingJob": ("/aws/sagemaker/TrainingJobs", "jobs"),
+    "ProcessingJob": ("/aws/sagemaker/ProcessingJobs", "processing-jobs"),
+    "TransformJob": ("/aws/sagemaker/TransformJobs", "transform-jobs"),
+    "TuningJob": (None, "hyper-tuning-jobs"),
+}
+
+
+@dataclass(frozen=True)
+class StepStatus:
+    name: str
+    status: str
+    display_name: str | None = None
+    start: str | None = None
+    end: str | None = None
+    failure_reason: str | None = None
+    attempt: int | None = None
+    cache_hit: str | None = None
+    job_arn: str | None = None
+    console_url: str | None = None
+    logs_url: str | None = None
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """A run as every view shows it. ``status`` is SageMaker's, or ``Pending`` before the
+    controller has started it; ``problem`` holds an ACK terminal or recoverable message."""
+
+    name: str
+    namespace: str
+    pipeline: str
+    status: str = "Pending"
+    failure_reason: str | None = None
+    problem: str | None = None
+    synced: str | None = None
+    arn: str | None = None
+    region: str | None = None
+    start: str | None = None
+    end: str | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+    steps: tuple[StepStatus, ...] = ()
+    steps_source: str = "not polled"
+    deleting: bool = False
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED or (self.problem is not None and self.synced == "terminal")
+
+    @property
+    def failed_step(self) -> StepStatus | None:
+        return next((s for s in self.steps if s.status == "Failed"), None)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "Succeeded"
+
+    def duration_seconds(self, now: datetime | None = None) -> float | None:
+        start = _parse(self.start)
+        if start is None:
+            return None
+        end = _parse(self.end) or now or datetime.now(timezone.utc)
+        return max(0.0, (end - start).total_seconds())
+
+    def with_steps(self, steps: tuple[StepStatus, ...], source: str) -> RunStatus:
+        return replace(self, steps=steps, steps_source=source)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["finished"] = self.finished
+        failed = self.failed_step
+        out["failed_step"] = failed.name if failed else None
+        return out
+
+
+def from_object(obj: dict[str, Any]) -> RunStatus:
+    """The run as the ACK ``PipelineExecution`` object describes it."""
+    meta = obj.get("metadata") or {}
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    conditions = {c.get("type"): c for c in status.get("conditions") or [] if isinstance(c, dict)}
+    terminal = conditions.get("ACK.Terminal")
+    recoverable = conditions.get("ACK.Recoverable")
+    synced = conditions.get("ACK.ResourceSynced")
+    problem = None
+    sync_state = (synced or {}).get("status")
+    if terminal and terminal.get("status") == "True":
+        problem, sync_state = str(terminal.get("message") or "terminal error"), "terminal"
+    elif recoverable and recoverable.get("status") == "True":
+        problem = str(recoverable.get("message") or "retrying")
+    state = status.get("pipelineExecutionStatus") or "Pending"
+    ack = status.get("ackResourceMetadata") or {}
+    return RunStatus(
+        name=str(meta.get("name", "")),
+        namespace=str(meta.get("namespace", "")),
+        pipeline=str(spec.get("pipelineName", "")),
+        status=str(state),
+        failure_reason=status.get("failureReason") or None,
+        problem=problem,
+        synced=sync_state,
+        arn=ack.get("arn"),
+        region=ack.get("region"),
+        start=status.get("creationTime"),
+        end=status.get("lastModifiedTime") if state in FINISHED else None,
+        parameters={
+            str(p.get("name")): str(p.get("value"))
+            for p in spec.get("pipelineParameters") or []
+            if isinstance(p, dict)
+        },
+        deleting=bool(meta.get("deletionTimestamp")),
+    )
+
+
+def steps_from_sagemaker(items: list[dict[str, Any]], region: str | None) -> tuple[StepStatus, ...]:
+    """ListPipelineExecutionSteps items, oldest first, with console and log links."""
+    out = []
+    for item in sorted(items, key=lambda s: iso(s.get("StartTime")) or ""):
+        job_kind, job_arn = _job(item.get("Metadata") or {})
+        out.append(
+            StepStatus(
+                name=str(item.get("StepName", "")),
+                status=str(item.get("StepStatus", "")),
+                display_name=item.get("StepDisplayName"),
+                start=iso(item.get("StartTime")),
+                end=iso(item.get("EndTime")),
+                failure_reason=item.get("FailureReason") or None,
+                attempt=item.get("AttemptCount"),
+                cache_hit=(item.get("CacheHitResult") or {}).get("SourcePipelineExecutionArn"),
+                job_arn=job_arn,
+                console_url=_console_url(job_kind, job_arn, region),
+                logs_url=_logs_url(job_kind, job_arn, region),
+            )
+        )
+    return tuple(out)
+
+
+def _job(metadata: dict[str, Any]) -> tuple[str | None, str | None]:
+    for kind, value in metadata.items():
+        if isinstance(value, dict) and isinstance(value.get("Arn"), str):
+            return kind, value["Arn"]
+    return None, None
+
+
+def _job_name(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def _console_url(kind: str | None, arn: str | None, region: str | None) -> str | None:
+    if not kind or not arn or not region or kind not in LOG_GROUPS:
+        return None
+    page = LOG_GROUPS[kind][1]
+    return (
+        f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}"
+        f"#/{page}/{quote(_job_name(arn))}"
+    )
+
+
+def _logs_url(kind: str | None, arn: str | None, region: str | None) -> str | None:
+    if not kind or not arn or not region or not LOG_GROUPS.get(kind, (None,))[0]:
+        return None
+    group = LOG_GROUPS[kind][0] or ""
+
+    def aws_escape(text: str) -> str:  # the console's own double escaping
+        return quote(quote(text, safe=""), safe="").replace("%", "$")
+
+    return (
+        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+        f"#logsV2:log-groups/log-group/{aws_escape(group)}/log-events"
+        f"$3FfilterPattern$3D{aws_escape(_job_name(arn))}"
+    )
+
+
+def iso(value: Any) -> str | None:
+    """A timestamp as RFC 3339 UTC text, from a datetime (boto3) or text (Kubernetes)."""
+    if isinstance(value, datetime):
+        moment: datetime = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, str):
+        return str(value)
+    return None
+
+
+def _parse(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
