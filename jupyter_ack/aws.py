@@ -6,6 +6,7 @@ boto3 is imported here, on first use only.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from .errors import JupyterAckError
@@ -20,14 +21,44 @@ class AwsError(JupyterAckError):
     """An AWS call failed for a reason the user can act on."""
 
 
+_ENV_KEYS = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
+_clients: dict[tuple[str, ...], Any] = {}
+
+
+def reset_clients() -> None:
+    """Forget the cached clients (after changing credentials in-process)."""
+    _clients.clear()
+
+
 def client(service: str, region: str | None = None) -> Any:
-    """A boto3 client from the standard chain (env, profile, SSO, instance role)."""
+    """A boto3 client from the standard chain (env, profile, SSO, instance role).
+
+    Clients are reused while the AWS settings in the environment stay the same: making one
+    costs tens of milliseconds, more than the call it serves.
+    """
     import boto3
 
+    key = (service, region or "", *(os.environ.get(k, "") for k in _ENV_KEYS))
+    found = _clients.get(key)
+    if found is not None:
+        return found
     try:
-        return boto3.session.Session().client(service, region_name=region)
+        made = boto3.session.Session().client(service, region_name=region)
     except Exception as e:  # a bad profile or region fails here, before any call
         raise describe(e, f"connecting to AWS {service}") from None
+    _clients[key] = made
+    return made
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:

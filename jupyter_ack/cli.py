@@ -116,8 +116,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", choices=("yaml", "json"), default="yaml")
     p.set_defaults(run=cmd_manifests)
 
-    p = sub.add_parser("handoff", help="fetch and verify a published handoff bundle")
+    p = sub.add_parser("handoff", help="fetch and verify a handoff bundle (--apply: and apply it)")
     p.add_argument("uri", metavar="S3_URI", help="the bundle's folder or its handoff.json")
+    p.add_argument("--apply", action="store_true", help="apply the verified bundle to the cluster")
+    p.add_argument("--no-run", action="store_true", help="with --apply: the Pipeline only")
+    p.add_argument("--wait", action="store_true", help="with --apply: follow the run to its end")
+    p.add_argument("--dry-run", action="store_true", help="with --apply: the API server's dry run")
+    _cluster_options(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=cmd_handoff)
 
@@ -393,7 +398,43 @@ def cmd_handoff(args: argparse.Namespace) -> int:
         )
     out += [f"  {c.red('problem')}     {_one_line(p)}" for p in bundle.problems]
     sys.stdout.write("\n".join(out) + "\n")
-    return EXIT_OK if bundle.ok else EXIT_ERRORS
+    if not bundle.ok:
+        if args.apply:
+            sys.stdout.write("nothing was applied\n")
+        return EXIT_ERRORS
+    if not args.apply:
+        return EXIT_OK
+    return _apply_bundle(args, bundle)
+
+
+def _apply_bundle(args: argparse.Namespace, bundle: Any) -> int:
+    """The DevOps path: the verified bundle's objects, applied as ``submit`` would."""
+    from .cluster import connect
+    from .submit import apply_objects
+
+    cluster = connect(
+        context=args.context, namespace=args.namespace or bundle.handoff.get("namespace")
+    )
+    cluster.check()
+    pipeline = json.loads(json.dumps(bundle.pipeline))
+    execution = None if args.no_run else json.loads(json.dumps(bundle.execution))
+    for doc in (pipeline, execution):
+        if doc is not None:
+            doc["metadata"]["namespace"] = cluster.namespace
+    view = RunView(sys.stdout)
+    result = apply_objects(
+        cluster,
+        pipeline,
+        execution,
+        dry_run=args.dry_run,
+        wait=args.wait,
+        say=_say,
+        on_status=view.update,
+    )
+    if result.run is not None:
+        view.finish(result.run)
+        return EXIT_OK if result.run.succeeded else EXIT_ERRORS
+    return EXIT_OK
 
 
 def cmd_submit(args: argparse.Namespace) -> int:

@@ -126,9 +126,9 @@ def from_object(obj: dict[str, Any]) -> RunStatus:
 
 
 def steps_from_sagemaker(items: list[dict[str, Any]], region: str | None) -> tuple[StepStatus, ...]:
-    """ListPipelineExecutionSteps items, oldest first, with console and log links."""
+    """ListPipelineExecutionSteps items (asked oldest first), with console and log links."""
     out = []
-    for item in sorted(items, key=lambda s: iso(s.get("StartTime")) or ""):
+    for item in items:
         job_kind, job_arn = _job(item.get("Metadata") or {})
         out.append(
             StepStatus(
@@ -188,7 +188,10 @@ def iso(value: Any) -> str | None:
     """A timestamp as RFC 3339 UTC text, from a datetime (boto3) or text (Kubernetes)."""
     if isinstance(value, datetime):
         moment: datetime = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = moment.astimezone(timezone.utc)
+        if moment.microsecond:  # SageMaker's times are precise to the millisecond
+            return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(value, str):
         return str(value)
     return None

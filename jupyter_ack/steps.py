@@ -41,7 +41,11 @@ Update = Callable[[tuple[StepStatus, ...], str, dict[str, Any] | None], None]
 def list_steps(client: Any, arn: str) -> list[dict[str, Any]]:
     """Every page of ListPipelineExecutionSteps."""
     items: list[dict[str, Any]] = []
-    kwargs: dict[str, Any] = {"PipelineExecutionArn": arn, "MaxResults": 100}
+    kwargs: dict[str, Any] = {
+        "PipelineExecutionArn": arn,
+        "MaxResults": 100,
+        "SortOrder": "Ascending",
+    }
     while True:
         page = client.list_pipeline_execution_steps(**kwargs)
         items.extend(page.get("PipelineExecutionSteps", []))

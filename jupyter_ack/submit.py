@@ -9,6 +9,7 @@ second run) -> follow it (with ``wait``).
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -131,36 +132,76 @@ def submit(
             s3_uri=published.s3_uri,
             version_id=published.version_id,
         )
-    before = cluster.get("pipelines", built.pipeline["metadata"]["name"])
-    applied = cluster.apply(built.pipeline, dry_run=dry_run)
+    result = apply_objects(
+        cluster,
+        built.pipeline,
+        built.execution,
+        dry_run=dry_run,
+        wait=wait,
+        sync_timeout=sync_timeout,
+        wait_timeout=wait_timeout,
+        say=say,
+        on_status=on_status,
+    )
+    result.published = published
+    return result
+
+
+def apply_objects(
+    cluster: Cluster,
+    pipeline: dict[str, Any],
+    execution: dict[str, Any] | None,
+    *,
+    dry_run: bool = False,
+    wait: bool = False,
+    sync_timeout: float = 300.0,
+    wait_timeout: float | None = None,
+    say: Progress = lambda _msg: None,
+    on_status: Callable[[RunStatus], None] | None = None,
+) -> SubmitResult:
+    """Apply the Pipeline, wait until ACK has synced it, then create the run once.
+
+    Shared by ``submit`` and the DevOps path (``jupyter-ack handoff --apply``).
+    """
+    from .manifests import run_name as new_run_name
+
+    if execution is not None and not execution["metadata"].get("name"):
+        # Name the run here, once: a retried create then finds it instead of starting another.
+        execution = json.loads(json.dumps(execution))
+        base = (
+            execution["metadata"].pop("generateName", "").rstrip("-")
+            or pipeline["metadata"]["name"]
+        )
+        execution["metadata"]["name"] = new_run_name(base)
+    before = cluster.get("pipelines", pipeline["metadata"]["name"])
+    applied = cluster.apply(pipeline, dry_run=dry_run)
     changed = before is None or (
         before["metadata"].get("resourceVersion") != applied["metadata"].get("resourceVersion")
     )
-    result = SubmitResult(applied, changed, published=published, dry_run=dry_run)
+    result = SubmitResult(applied, changed, dry_run=dry_run)
     pname = applied["metadata"]["name"]
     if dry_run:
         say(f"dry run: pipelines/{pname} would be {'applied' if changed else 'unchanged'}")
-        if built.execution is not None:
-            execution, _ = cluster.create(built.execution, dry_run=True)
-            result.execution = execution
-            say(f"dry run: pipelineexecutions/{execution['metadata']['name']} would be created")
+        if execution is not None:
+            created, _ = cluster.create(execution, dry_run=True)
+            result.execution = created
+            say(f"dry run: pipelineexecutions/{created['metadata']['name']} would be created")
         return result
     say(f"pipelines/{pname} {'applied' if changed else 'unchanged'}; waiting for ACK to sync it")
-    wait_synced(cluster, pname, sync_timeout, say, applied.get("metadata", {}).get("generation"))
-    if built.execution is None:
+    wait_synced(cluster, pname, sync_timeout, say)
+    if execution is None:
         return result
-    execution, created = cluster.create(built.execution)
-    result.execution, result.execution_created = execution, created
-    run = execution["metadata"]["name"]
-    say(f"pipelineexecutions/{run} {'created' if created else 'already exists: not started again'}")
+    obj, created_now = cluster.create(execution)
+    result.execution, result.execution_created = obj, created_now
+    run = obj["metadata"]["name"]
+    state = "created" if created_now else "already exists: not started again"
+    say(f"pipelineexecutions/{run} {state}")
     if wait:
         result.run = follow_to_end(cluster, run, wait_timeout, on_status)
     return result
 
 
-def wait_synced(
-    cluster: Cluster, name: str, timeout: float, say: Progress, generation: int | None = None
-) -> dict[str, Any]:
+def wait_synced(cluster: Cluster, name: str, timeout: float, say: Progress) -> dict[str, Any]:
     """Watch the Pipeline until ACK.ResourceSynced=True; a terminal condition stops at once."""
     from .watch import informer
 

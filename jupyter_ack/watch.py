@@ -17,7 +17,7 @@ import logging
 import queue
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -106,6 +106,23 @@ class Informer:
                     yield q.get(timeout=timeout)
                 except queue.Empty:
                     return
+        finally:
+            unsubscribe()
+
+    async def aevents(self) -> AsyncIterator[Event]:
+        """Events for asyncio code (the Jupyter server): replay first, then every change."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        q: asyncio.Queue[Event] = asyncio.Queue()
+
+        def deliver(event: Event) -> None:
+            loop.call_soon_threadsafe(q.put_nowait, event)
+
+        unsubscribe = self.subscribe(deliver)
+        try:
+            while True:
+                yield await q.get()
         finally:
             unsubscribe()
 

@@ -51,6 +51,9 @@ def requests_log(aws_env: dict[str, str]) -> Iterator[list[str]]:
         with lock:
             calls.append(model.name)
 
+    from jupyter_ack.aws import reset_clients
+
+    reset_clients()
     boto3.DEFAULT_SESSION = None
     session = boto3.session.Session()
     session.events.register("before-call.s3.*", record)
@@ -60,6 +63,7 @@ def requests_log(aws_env: dict[str, str]) -> Iterator[list[str]]:
         yield calls
     finally:
         boto3.session.Session = original  # type: ignore[misc]
+        reset_clients()
 
 
 # manifests -----------------------------------------------------------------------------------

@@ -423,3 +423,104 @@ def test_follower_reports_each_change_once(sandbox: Sandbox, namespace: str) -> 
     assert all(a != b for a, b in itertools.pairwise(updates))  # no duplicates
     states = [u.status for u in updates]
     assert "Executing" in states
+
+
+# the DevOps path -----------------------------------------------------------------------------
+
+
+def test_handoff_apply_runs_a_verified_bundle(
+    sandbox: Sandbox, namespace: str, custom: Any
+) -> None:
+    s3 = sandbox.aws_client("s3")
+    s3.create_bucket(Bucket=f"handoff-{namespace}"[:63])
+    bucket = f"handoff-{namespace}"[:63]
+    published = cli(
+        sandbox,
+        "publish",
+        str(EXAMPLE),
+        "--bucket",
+        bucket,
+        "--name",
+        "abalone-ho",
+        "--namespace",
+        namespace,
+        "-p",
+        "MseThreshold=8",
+        "--format",
+        "json",
+    )
+    assert published.code == 0, published.err
+    handoff = published.json()["handoff_uri"]
+    r = cli(sandbox, "handoff", handoff, "--apply", "--wait")
+    assert r.code == 0, r.out + r.err
+    assert "\u2713 verified" in r.out
+    assert "Succeeded" in r.out
+    runs = custom.list_namespaced_custom_object(GROUP, VERSION, namespace, "pipelineexecutions")[
+        "items"
+    ]
+    assert len(runs) == 1
+    assert runs[0]["metadata"]["name"].startswith("abalone-ho-")
+    assert runs[0]["spec"]["pipelineParameters"] == [{"name": "MseThreshold", "value": "8"}]
+    assert runs[0]["metadata"]["annotations"]["jupyter-ack.io/definition-s3-uri"].startswith(
+        f"s3://{bucket}/"
+    )
+
+    # a bundle that does not verify is not applied
+    folder = handoff.rsplit("/", 1)[0].split(f"s3://{bucket}/", 1)[1]
+    s3.put_object(
+        Bucket=bucket,
+        Key=f"{folder}/definition.json",
+        Body=b'{"Version": "2020-12-01", "Steps": []}',
+    )
+    bad = cli(sandbox, "handoff", handoff, "--apply", "-n", namespace + "-none")
+    assert bad.code == 1
+    assert "does not verify" in bad.out
+    assert "nothing was applied" in bad.out
+
+
+def test_without_aws_access_the_status_says_so(
+    sandbox: Sandbox, namespace: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", sandbox.aws_endpoint)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    cluster = connect(namespace=namespace, kubeconfig=str(sandbox.kubeconfig))
+    result = submit(
+        jupyter_ack.load(EXAMPLE, name="abalone-nocreds"),
+        role_arn=ROLE,
+        execute=True,
+        wait=True,
+        cluster=cluster,
+    )
+    assert result.run is not None
+    assert result.run.succeeded  # from the watch alone
+    assert result.run.steps == ()
+    assert result.run.steps_source.startswith("unavailable: no access to SageMaker")
+
+
+def test_informer_events_in_asyncio(sandbox: Sandbox, namespace: str, custom: Any) -> None:
+    import asyncio
+
+    from jupyter_ack.watch import informer
+
+    cluster = connect(namespace=namespace, kubeconfig=str(sandbox.kubeconfig))
+    custom.create_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        namespace,
+        "pipelineexecutions",
+        execution_manifest("async-1", "none", namespace),
+    )
+
+    async def first_event() -> Any:
+        async for event in informer(cluster, "pipelineexecutions").aevents():
+            if event.name == "async-1":
+                return event
+        return None
+
+    event = asyncio.run(asyncio.wait_for(first_event(), timeout=20))
+    assert event is not None
+    assert event.type == "ADDED"
