@@ -3,13 +3,14 @@
 #   make test   every test (README's second command)
 #   make lint   ruff (lint + format) and mypy
 #   make bench  the benchmarks, as a table
+#   make lab    JupyterLab on the quickstart notebook (it starts its own sandbox)
 
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench lab clean
 
 demo: $(VENV)/.base
 	$(BIN)/jupyter-ack demo
@@ -25,6 +26,9 @@ lint: $(VENV)/.dev
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix jupyter_ack tests benchmarks
 	$(BIN)/ruff format jupyter_ack tests benchmarks
+
+lab: $(VENV)/.dev
+	$(BIN)/jupyter lab --ip=127.0.0.1 notebooks/quickstart.ipynb
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_core.py

@@ -13,17 +13,16 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from typing import IO, TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
 from .errors import JupyterAckError
+from .terminal import CHECK, Colours, RunView, duration, one_line, table, write_diagnostics
 
 if TYPE_CHECKING:
     from .definition import PipelineDefinition
-    from .diagnostics import Diagnostic
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE = 0, 1, 2
-CHECK, CROSS = "\u2713", "\u2717"
 
 DEF_HELP = (
     "the definition: a JSON file, '-' for stdin, s3://bucket/key, or file.py:NAME / "
@@ -215,7 +214,7 @@ def _main(argv: Sequence[str] | None) -> int:
         if os.environ.get("JUPYTER_ACK_DEBUG"):
             raise
         _problem(
-            f"unexpected {type(e).__name__}: {_one_line(str(e))[:500]}",
+            f"unexpected {type(e).__name__}: {one_line(str(e))[:500]}",
             "this is a bug in jupyter-ack; JUPYTER_ACK_DEBUG=1 shows the traceback",
         )
         return EXIT_ERRORS
@@ -341,7 +340,6 @@ def cmd_publish(args: argparse.Namespace) -> int:
 
 def _stem(source: str) -> str | None:
     """A pipeline name from a file name (``abalone.json`` -> ``abalone``), when it is valid."""
-    import re
 
     from .manifests import PIPELINE_NAME
 
@@ -396,7 +394,7 @@ def cmd_handoff(args: argparse.Namespace) -> int:
         out.append(
             f"  parameter   {p.get('name')} ({p.get('type')}, default {p.get('default_value')!r})"
         )
-    out += [f"  {c.red('problem')}     {_one_line(p)}" for p in bundle.problems]
+    out += [f"  {c.red('problem')}     {one_line(p)}" for p in bundle.problems]
     sys.stdout.write("\n".join(out) + "\n")
     if not bundle.ok:
         if args.apply:
@@ -475,7 +473,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
 
 
 def _say(message: str) -> None:
-    sys.stdout.write(f"  {_one_line(message)}\n")
+    sys.stdout.write(f"  {one_line(message)}\n")
     sys.stdout.flush()
 
 
@@ -532,11 +530,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def _latest_run(cluster: Any) -> str:
-    items = cluster.list("pipelineexecutions").get("items", [])
-    if not items:
-        raise JupyterAckError(f"no runs in namespace {cluster.namespace}")
-    items.sort(key=lambda o: o["metadata"].get("creationTimestamp", ""))
-    return str(items[-1]["metadata"]["name"])
+    from .follow import latest_run
+
+    return latest_run(cluster)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -568,15 +564,15 @@ def cmd_list(args: argparse.Namespace) -> int:
         )
         for p in pipelines
     ]
-    _table(rows)
+    table(sys.stdout, rows)
     sys.stdout.write("\n")
     run_rows = [("RUN", "PIPELINE", "STATUS", "DURATION", "FAILURE")]
     for r in sorted(runs, key=lambda r: r.start or ""):
         failure = r.problem or r.failure_reason or ""
         run_rows.append(
-            (r.name, r.pipeline, r.status, _duration(r.duration_seconds()), _one_line(failure)[:60])
+            (r.name, r.pipeline, r.status, duration(r.duration_seconds()), one_line(failure)[:60])
         )
-    _table(run_rows)
+    table(sys.stdout, run_rows)
     return EXIT_OK
 
 
@@ -602,172 +598,11 @@ def cmd_stop(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _table(rows: Sequence[tuple[str, ...]]) -> None:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        sys.stdout.write(
-            "   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n"
-        )
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    s = int(seconds)
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
-
-
-class RunView:
-    """A live terminal view of a run, redrawn in place on a terminal (lines otherwise)."""
-
-    SYMBOLS: ClassVar[dict[str, str]] = {
-        "Succeeded": "\u2713",
-        "Failed": "\u2717",
-        "Executing": "\u25b6",
-        "Starting": "\u25b7",
-        "Stopping": "\u25a0",
-        "Stopped": "\u25a0",
-    }
-
-    def __init__(self, out: IO[str], live: bool = True) -> None:
-        self.out = out
-        self.c = Colours(out)
-        self.tty = bool(getattr(out, "isatty", lambda: False)()) and live
-        self.drawn = 0
-        self.last_line = ""
-
-    def render(self, run: Any) -> list[str]:
-        colour = {"Succeeded": self.c.green, "Failed": self.c.red, "Stopped": self.c.yellow}.get(
-            run.status, self.c.blue
-        )
-        took = _duration(run.duration_seconds())
-        head = f"{run.name}  {colour(run.status)}  pipeline {run.pipeline}  {took}"
-        lines = [head]
-        if run.problem:
-            lines.append(f"  {self.c.red('ACK')}: {_one_line(run.problem)}")
-        for s in run.steps:
-            mark = self.SYMBOLS.get(s.status, "\u00b7")
-            reason = f"  {_one_line(s.failure_reason)}" if s.failure_reason else ""
-            lines.append(f"  {mark} {_one_line(s.name):<32} {s.status}{reason}")
-        if run.steps_source not in ("sagemaker", "not polled", "off"):
-            lines.append(f"  {self.c.dim('steps ' + run.steps_source)}")
-        return lines
-
-    def update(self, run: Any) -> None:
-        lines = self.render(run)
-        if self.tty:
-            if self.drawn:
-                self.out.write(f"\x1b[{self.drawn}F\x1b[J")
-            self.out.write("\n".join(lines) + "\n")
-            self.drawn = len(lines)
-        else:  # a log: one line per change
-            steps = ", ".join(f"{s.name}={s.status}" for s in run.steps)
-            line = f"{run.name}: {run.status}" + (f" [{steps}]" if steps else "")
-            if line != self.last_line:
-                self.out.write(_one_line(line) + "\n")
-                self.last_line = line
-        self.out.flush()
-
-    def finish(self, run: Any) -> None:
-        if not self.tty:
-            self.drawn = 0
-            for line in self.render(run):
-                self.out.write(line + "\n")
-        else:
-            self.update(run)
-        failed = run.failed_step
-        if run.status == "Failed":
-            where = f"step {failed.name}: {failed.failure_reason}" if failed else run.failure_reason
-            self.out.write(f"{self.c.red('failed')} at {_one_line(where or 'unknown step')}\n")
-        elif run.synced == "terminal":
-            self.out.write(f"{self.c.red('not started')}: {_one_line(run.problem or '')}\n")
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     """The main job on the bundled example, on the sandbox (see jupyter_ack.demo)."""
     from .demo import run_demo
 
     return run_demo(args.output_dir, offline=args.offline)
-
-
-# output -----------------------------------------------------------------------------------
-
-
-class Colours:
-    """ANSI colours when writing to a terminal (NO_COLOR and FORCE_COLOR are honoured)."""
-
-    def __init__(self, stream: IO[str]) -> None:
-        if os.environ.get("NO_COLOR"):
-            self.on = False
-        elif os.environ.get("FORCE_COLOR"):
-            self.on = True
-        else:
-            self.on = bool(getattr(stream, "isatty", lambda: False)())
-
-    def _wrap(self, code: str, text: str) -> str:
-        return f"\x1b[{code}m{text}\x1b[0m" if self.on else text
-
-    def red(self, text: str) -> str:
-        return self._wrap("1;31", text)
-
-    def yellow(self, text: str) -> str:
-        return self._wrap("1;33", text)
-
-    def blue(self, text: str) -> str:
-        return self._wrap("1;34", text)
-
-    def green(self, text: str) -> str:
-        return self._wrap("1;32", text)
-
-    def dim(self, text: str) -> str:
-        return self._wrap("2", text)
-
-    def bold(self, text: str) -> str:
-        return self._wrap("1", text)
-
-
-def format_diagnostic(d: Diagnostic, source: str, c: Colours) -> str:
-    """``file:line:col: error CODE: message [step S] · hint``, as compilers print them."""
-    where = source
-    if d.line is not None:
-        where += f":{d.line}:{d.column}"
-    sev = {"error": c.red, "warning": c.yellow, "info": c.blue}[d.severity](d.severity)
-    parts = [f"{where}: {sev} {c.bold(d.code)}: {_one_line(d.message)}"]
-    if d.step:
-        parts.append(f"[step {_one_line(d.step)}]")
-    if d.line is None and d.path:
-        parts.append(f"at {_one_line(d.path)}")
-    if d.hint:
-        parts.append(c.dim("\u00b7 " + _one_line(d.hint)))
-    return " ".join(parts)
-
-
-def write_diagnostics(
-    out: IO[str], defn: PipelineDefinition, diagnostics: list[Diagnostic]
-) -> None:
-    from .diagnostics import summary
-
-    c = Colours(out)
-    for d in diagnostics:
-        out.write(format_diagnostic(d, defn.source, c) + "\n")
-    errors = any(d.severity == "error" for d in diagnostics)
-    mark = c.red("\u2717") if errors else c.green("\u2713")
-    facts = [summary(diagnostics)]
-    if defn.data is not None and isinstance(defn.data, dict):
-        n = len(defn.dag.nodes)
-        facts.append(f"{n} step{'s' * (n != 1)}, {len(defn.parameters)} parameters")
-    if defn.sha256:
-        facts.append(f"sha256 {defn.sha256[:12]}")
-    sep = " \u00b7 "
-    out.write(f"{mark} {_one_line(defn.source)}: {sep.join(facts)}\n")
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _one_line(text: object) -> str:
-    """Text safe for one terminal line: control characters (escape sequences) are shown."""
-    return _CONTROL.sub(lambda m: repr(m.group(0))[1:-1], str(text))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,9 +19,9 @@ PIPELINE = "abalone-demo"
 
 
 def run_demo(out_dir: str, offline: bool = False, out: IO[str] = sys.stdout) -> int:
-    from .cli import CHECK, Colours, RunView, write_diagnostics
     from .definition import load
     from .examples import example_path
+    from .terminal import CHECK, Colours, RunView, write_diagnostics
 
     c = Colours(out)
     path = example_path()

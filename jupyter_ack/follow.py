@@ -151,3 +151,14 @@ class RunFollower:
         if finished:
             self.done.set()
             self._queue.put(None)
+
+
+def latest_run(cluster: Cluster) -> str:
+    """The newest PipelineExecution's name in the cluster's namespace (CLI and magics)."""
+    from .errors import JupyterAckError
+
+    items = cluster.list(PLURAL).get("items", [])
+    if not items:
+        raise JupyterAckError(f"no runs in namespace {cluster.namespace}")
+    items.sort(key=lambda o: o["metadata"].get("creationTimestamp", ""))
+    return str(items[-1]["metadata"]["name"])

@@ -21,6 +21,7 @@ from .errors import JupyterAckError
 if TYPE_CHECKING:
     from .cluster import Cluster
     from .definition import PipelineDefinition
+    from .manifests import Manifests
     from .publish import Published
     from .status import RunStatus
 
@@ -97,15 +98,21 @@ def submit(
     cluster.check()
     say(f"cluster {cluster.where}, namespace {cluster.namespace}: ACK SageMaker CRDs found")
     pipeline_name = name or definition.name
-    built = manifests(
-        definition,
-        name=pipeline_name,
-        role_arn=role_arn,
-        namespace=cluster.namespace,
-        execute=execute,
-        parameters=parameters,
-        execution_name=run_name,
-    )
+
+    def build(published: Published | None = None) -> Manifests:
+        return manifests(
+            definition,
+            name=pipeline_name,
+            role_arn=role_arn,
+            namespace=cluster.namespace,
+            execute=execute,
+            parameters=parameters,
+            execution_name=run_name,
+            s3_uri=published.s3_uri if published else None,
+            version_id=published.version_id if published else None,
+        )
+
+    built = build()  # every check on names and parameters, before anything is written
     published = None
     if bucket and not dry_run:
         from .publish import publish
@@ -121,17 +128,7 @@ def submit(
             kms_key_id=kms_key_id,
         )
         say(f"{'published' if published.uploaded else 'unchanged'}: {published.s3_uri}")
-        built = manifests(
-            definition,
-            name=pipeline_name,
-            role_arn=role_arn,
-            namespace=cluster.namespace,
-            execute=execute,
-            parameters=parameters,
-            execution_name=run_name,
-            s3_uri=published.s3_uri,
-            version_id=published.version_id,
-        )
+        built = build(published)  # now annotated with the artefact's URI and version
     result = apply_objects(
         cluster,
         built.pipeline,

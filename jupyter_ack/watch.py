@@ -10,6 +10,7 @@ lastTransitionTime, on every poll).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import copy
 import json
@@ -17,6 +18,7 @@ import logging
 import queue
 import random
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -146,12 +148,15 @@ class Informer:
         return self
 
     def stop(self) -> None:
+        """Stop and join. ``Watch.stop()`` shuts the socket of a running request; one issued
+        just before it is caught by the next round of this loop."""
         self._stop.set()
-        w = self._watch
-        if w is not None:
-            w.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        deadline = time.monotonic() + 5
+        while self._thread is not None and self._thread.is_alive() and time.monotonic() < deadline:
+            w = self._watch
+            if w is not None:
+                w.stop()
+            self._thread.join(timeout=0.05)
 
     def wait_synced(self, timeout: float) -> bool:
         return self.synced.wait(timeout)
@@ -256,6 +261,9 @@ def informer(cluster: Cluster, plural: str) -> Informer:
     """The process-wide informer for this cluster, namespace and kind (started on first use)."""
     key = (cluster.server, cluster.namespace, plural)
     with _shared_lock:
+        if not _shared:
+            # daemon threads still reading a socket when the interpreter exits can abort it
+            atexit.register(stop_all)
         found = _shared.get(key)
         if found is None or found._stop.is_set():
             found = Informer(cluster, plural).start()

@@ -17,7 +17,23 @@ import pytest
 from jupyter_ack.examples import example_path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Tests talk to loopback only: never let boto3's credential chain try the instance metadata
+# address (subprocesses inherit this too).
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_background_threads() -> Iterator[None]:
+    """Shared watches and pollers are daemon threads: stop them before the interpreter exits."""
+    yield
+    import sys
+
+    if "jupyter_ack.watch" in sys.modules:
+        from jupyter_ack.watch import stop_all
+
+        stop_all()
 
 
 @pytest.fixture(scope="session")

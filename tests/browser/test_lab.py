@@ -1,0 +1,195 @@
+"""The quickstart in a real browser: headless JupyterLab + Debian's chromium (Playwright).
+
+Runs all cells of a copy of the quickstart (plus one cell that shows a step named like an
+XSS payload), watches the live panel's steps change colour while the sandbox runs, checks
+the final status, and saves a screenshot under ``build/test-artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+NOTEBOOK = ROOT / "notebooks" / "quickstart.ipynb"
+ARTIFACTS = Path(os.environ.get("JUPYTER_ACK_TEST_ARTIFACTS", ROOT / "build" / "test-artifacts"))
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+XSS = "<img src=x onerror=alert(1)>"
+XSS_CELL = f"""from jupyter_ack.status import RunStatus, StepStatus
+from jupyter_ack.widgets import StatusPanel
+import jupyter_ack
+
+xss = {XSS!r}
+step = {{"Name": xss, "Type": "Processing", "Arguments": {{}}}}
+defn = jupyter_ack.load({{"Version": "2020-12-01", "Steps": [step]}}, name="xss")
+xss_panel = StatusPanel(defn)
+xss_panel.push(RunStatus(name="xss-run", namespace="ns", pipeline="xss", status="Failed",
+                         steps=(StepStatus(name=xss, status="Failed", failure_reason=xss),)))
+xss_panel"""
+
+# Records every status a DAG node of the panel takes, as the front end applies it.
+OBSERVER = """
+window.__jackSeen = [];
+new MutationObserver((records) => {
+  for (const r of records) {
+    const el = r.target;
+    if (el.classList && el.classList.contains("jack-node") && el.dataset.status) {
+      window.__jackSeen.push([el.dataset.step, el.dataset.status,
+                              el.querySelector("rect").getAttribute("fill")]);
+    }
+  }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ["data-status"]});
+"""
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """JupyterLab on loopback with a token, serving a copy of the quickstart."""
+    import nbformat
+
+    work = tmp_path / "work"
+    work.mkdir()
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    stop_at = next(i for i, c in enumerate(nb.cells) if "sb.stop()" in c.source)
+    nb.cells.insert(stop_at, nbformat.v4.new_code_cell(XSS_CELL))
+    nbformat.write(nb, work / "quickstart.ipynb")
+    port, token = _free_port(), secrets.token_hex(16)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),  # the notebook imports tests.sdk_pipelines
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+    }
+    log = (tmp_path / "lab.log").open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--allow-root",  # CI containers run as root
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={work}",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ],
+        cwd=work,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # the server answers its status API once it is up
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(
+                        "JupyterLab did not start: " + (tmp_path / "lab.log").read_text()[-2000:]
+                    ) from None
+                time.sleep(0.2)  # polling the port: there is no event to wait on
+        yield base, token
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.mark.sdk
+@pytest.mark.timeout(300)
+def test_quickstart_in_jupyterlab(lab: tuple[str, str]) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, token = lab
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    dialogs: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.add_init_script(OBSERVER)
+            page.goto(f"{base}/lab/tree/quickstart.ipynb?token={token}")
+            page.wait_for_function(
+                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
+                " && window.jupyterapp.shell.currentWidget.sessionContext"
+                " && window.jupyterapp.shell.currentWidget.sessionContext.session"
+                " && window.jupyterapp.shell.currentWidget.sessionContext.session.kernel",
+                timeout=60_000,
+            )
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+
+            # the live panel appears, then reaches the run's end
+            page.wait_for_selector(".jack-panel .jack-node", timeout=120_000)
+            page.wait_for_selector(
+                ".jack-panel .jack-status[data-status='Succeeded']", timeout=180_000
+            )
+            panel = page.locator(".jack-panel").first
+            panel.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "quickstart-panel.png"), full_page=False)
+
+            seen = page.evaluate("window.__jackSeen")
+            statuses = {status for _step, status, _fill in seen}
+            assert statuses & {"Starting", "Executing"}, seen  # steps seen running ...
+            assert "Succeeded" in statuses, seen  # ... then done
+            fills = {status: fill for _step, status, fill in seen}
+            assert fills["Succeeded"] == "#dcfce7"
+            assert fills.get("Executing", fills.get("Starting")) in ("#bfdbfe", "#dbeafe")
+            nodes = panel.locator(".jack-node")
+            assert nodes.count() >= 4
+            # every step the run reports is green (an untaken branch has no status)
+            done = panel.locator(".jack-node[data-status='Succeeded']").count()
+            assert done >= 4
+            assert done == panel.locator(".jack-step[data-status='Succeeded']").count()
+            assert done == panel.locator(".jack-step").count()
+
+            # the XSS step name is text: shown as typed, no <img> made, no alert
+            xss = page.locator(".jack-step-name", has_text=XSS)
+            xss.first.wait_for(timeout=60_000)
+            assert xss.first.text_content() == XSS
+            assert page.locator("img[src='x']").count() == 0
+            page.locator(".jack-panel").last.scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "quickstart-xss.png"))
+            assert dialogs == []
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "quickstart-panel.png").stat().st_size > 10_000
+    shutil.rmtree(ARTIFACTS / "unused", ignore_errors=True)
