@@ -504,7 +504,9 @@ class Submission:
         )
         note = why if cluster is None else f"applying to {cluster.where}, namespace {namespace}"
         self.card = card_for(self.published, built.to_yaml(), self.name or "", namespace, note)
-        self._card.update(HTML(self.card))
+        self._card.update(
+            card_widget_for(self.published, built.to_yaml(), self.name or "", namespace, note)
+        )
         if cluster is None:
             return
         result = submit(
@@ -549,6 +551,17 @@ def card_for(
     from .widgets.card import card_html
 
     return card_html(published, yaml_text, pipeline=pipeline, namespace=namespace, note=note)
+
+
+def card_widget_for(
+    published: Published | None, yaml_text: str, pipeline: str, namespace: str, note: str
+) -> Any:
+    """The same card as a widget with copy buttons (static HTML where widgets cannot show)."""
+    from .widgets.card import card_data, card_html, copy_card
+
+    data = card_data(published, yaml_text, pipeline=pipeline, namespace=namespace, note=note)
+    html = card_html(published, yaml_text, pipeline=pipeline, namespace=namespace, note=note)
+    return copy_card(data, html)
 
 
 _magics: AckMagics | None = None

@@ -149,3 +149,23 @@ def test_names_are_text_in_the_snapshot() -> None:
 def test_snapshot_without_a_run_or_definition() -> None:
     assert "no run started" in snapshot_html(None, None)
     assert "<svg" not in snapshot_html(None, run(Prepare="Executing"))
+
+
+def test_handoff_card_widget_has_copy_buttons_and_a_static_fallback() -> None:
+    from jupyter_ack.widgets.card import card_data, card_html, copy_card
+
+    yaml_text = "kind: Pipeline\nmetadata:\n  name: <img src=x onerror=alert(1)>\n"
+    data = card_data(None, yaml_text, pipeline="p<b>", namespace="ml", note="why")
+    widget = copy_card(
+        data, card_html(None, yaml_text, pipeline="p<b>", namespace="ml", note="why")
+    )
+    assert widget.card["blocks"][-1]["text"] == yaml_text  # sent as data, drawn as text
+    bundle = widget._repr_mimebundle_()
+    out = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "application/vnd.jupyter.widget-view+json" in out
+    assert "<img" not in out["text/html"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in out["text/html"]
+    js = (Path(jupyter_ack.__file__).parent / "widgets" / "card.js").read_text()
+    assert "innerHTML" not in js
+    assert "clipboard" in js
+    assert js.count('addEventListener("click"') == 2  # a button per value and per command block
