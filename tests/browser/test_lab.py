@@ -69,9 +69,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[tuple[str, str]]:
-    """JupyterLab on loopback with a token, serving a copy of the quickstart."""
+FRONT_ENDS = {
+    # front end: (module to run, its app's config name, the notebook's URL)
+    "jupyterlab": ("jupyterlab", "LabApp", "lab/tree/quickstart.ipynb"),
+    "notebook7": ("notebook", "JupyterNotebookApp", "notebooks/quickstart.ipynb"),
+}
+
+
+@pytest.fixture(params=sorted(FRONT_ENDS))
+def lab(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, str, str]]:
+    """JupyterLab (or Notebook 7) on loopback with a token, serving a copy of the quickstart."""
+    module, app, url = FRONT_ENDS[request.param]
     import nbformat
 
     work = tmp_path / "work"
@@ -93,7 +101,7 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, str]]:
         [
             sys.executable,
             "-m",
-            "jupyterlab",
+            module,
             "--no-browser",
             "--allow-root",  # CI containers run as root
             "--ServerApp.ip=127.0.0.1",
@@ -101,9 +109,15 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, str]]:
             "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={token}",
             f"--ServerApp.root_dir={work}",
-            "--LabApp.expose_app_in_browser=True",
-            "--LabApp.news_url=",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            f"--{app}.expose_app_in_browser=True",
+            *(
+                [
+                    "--LabApp.news_url=",
+                    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                ]
+                if app == "LabApp"
+                else []
+            ),
         ],
         cwd=work,
         env=env,
@@ -123,7 +137,7 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, str]]:
                         "JupyterLab did not start: " + (tmp_path / "lab.log").read_text()[-2000:]
                     ) from None
                 time.sleep(0.2)  # polling the port: there is no event to wait on
-        yield base, token
+        yield base, token, url
     finally:
         proc.terminate()
         try:
@@ -135,10 +149,11 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, str]]:
 
 @pytest.mark.sdk
 @pytest.mark.timeout(300)
-def test_quickstart_in_jupyterlab(lab: tuple[str, str]) -> None:
+def test_quickstart_in_the_browser(lab: tuple[str, str, str]) -> None:
     from playwright.sync_api import sync_playwright
 
-    base, token = lab
+    base, token, url = lab
+    front = url.split("/", 1)[0]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     dialogs: list[str] = []
     with sync_playwright() as pw:
@@ -147,7 +162,7 @@ def test_quickstart_in_jupyterlab(lab: tuple[str, str]) -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.add_init_script(OBSERVER)
-            page.goto(f"{base}/lab/tree/quickstart.ipynb?token={token}")
+            page.goto(f"{base}/{url}?token={token}")
             page.wait_for_function(
                 "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
                 " && window.jupyterapp.shell.currentWidget.sessionContext"
@@ -164,7 +179,7 @@ def test_quickstart_in_jupyterlab(lab: tuple[str, str]) -> None:
             )
             panel = page.locator(".jack-panel").first
             panel.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "quickstart-panel.png"), full_page=False)
+            page.screenshot(path=str(ARTIFACTS / f"quickstart-panel-{front}.png"), full_page=False)
 
             seen = page.evaluate("window.__jackSeen")
             statuses = {status for _step, status, _fill in seen}
@@ -187,9 +202,9 @@ def test_quickstart_in_jupyterlab(lab: tuple[str, str]) -> None:
             assert xss.first.text_content() == XSS
             assert page.locator("img[src='x']").count() == 0
             page.locator(".jack-panel").last.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / "quickstart-xss.png"))
+            page.screenshot(path=str(ARTIFACTS / f"quickstart-xss-{front}.png"))
             assert dialogs == []
         finally:
             browser.close()
-    assert (ARTIFACTS / "quickstart-panel.png").stat().st_size > 10_000
+    assert (ARTIFACTS / f"quickstart-panel-{front}.png").stat().st_size > 10_000
     shutil.rmtree(ARTIFACTS / "unused", ignore_errors=True)
