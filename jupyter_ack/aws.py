@@ -85,6 +85,14 @@ def s3_get_text(uri: str) -> str:
     return text
 
 
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError (``NoSuchKey``, ``404``...), else ``""``."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
 def describe(exc: BaseException, action: str) -> JupyterAckError:
     """Turn a botocore exception into an :class:`AwsError` with a hint."""
     if isinstance(exc, JupyterAckError):

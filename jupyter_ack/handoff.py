@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .aws import client, describe, parse_s3_uri
+from .aws import client, describe, error_code, parse_s3_uri
 from .definition import canonical_json
 from .errors import JupyterAckError
 from .publish import DEFINITION_FILE, HANDOFF_FILE
@@ -148,8 +148,7 @@ def _get(s3: Any, uri: str, version_id: str | None = None) -> str:
     try:
         body: bytes = s3.get_object(**kwargs)["Body"].read()
     except Exception as e:
-        code = str(getattr(e, "response", {}).get("Error", {}).get("Code", ""))
-        if code in ("NoSuchKey", "404"):
+        if error_code(e) in ("NoSuchKey", "404"):
             raise HandoffError(
                 f"{uri} does not exist: the bundle is incomplete or the URI is wrong",
                 hint="give the bundle's folder (s3://bucket/prefix/name/sha256/) "

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ._version import __version__
-from .aws import AwsError, client, describe
+from .aws import AwsError, client, describe, error_code
 from .errors import JupyterAckError
 
 if TYPE_CHECKING:
@@ -358,7 +358,7 @@ def _head(s3: Any, bucket: str, key: str) -> dict[str, Any] | None:
         result: dict[str, Any] = s3.head_object(Bucket=bucket, Key=key)
         return result
     except Exception as e:
-        code = str(getattr(e, "response", {}).get("Error", {}).get("Code", ""))
+        code = error_code(e)
         if code in ("404", "NoSuchKey", "NotFound"):
             return None
         if code in ("403", "AccessDenied"):
@@ -396,8 +396,7 @@ def _put(
 
 def _publish_error(exc: BaseException, action: str) -> JupyterAckError:
     error = describe(exc, action)
-    code = str(getattr(exc, "response", {}).get("Error", {}).get("Code", ""))
-    if code == "NoSuchBucket":
+    if error_code(exc) == "NoSuchBucket":
         bucket = action.split("s3://", 1)[-1].split("/", 1)[0]
         return AwsError(
             f"bucket {bucket!r} does not exist", hint="create it (aws s3 mb) or check the name"

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from .aws import error_code
 from .status import FINISHED, StepStatus, steps_from_sagemaker
 
 log = logging.getLogger("jupyter_ack.steps")
@@ -109,7 +110,7 @@ class StepPoller:
                 items = list_steps(sm, self.arn)
                 self.polls += 1
             except Exception as e:
-                code = _code(e)
+                code = error_code(e)
                 if code in NO_ACCESS or type(e).__name__ in NO_ACCESS:
                     self.on_update(
                         (),
@@ -139,10 +140,3 @@ class StepPoller:
     def _sleep(self, seconds: float) -> None:
         self._wake.wait(seconds)
         self._wake.clear()
-
-
-def _code(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if isinstance(response, dict):
-        return str(response.get("Error", {}).get("Code", ""))
-    return ""
