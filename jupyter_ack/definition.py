@@ -79,7 +79,7 @@ class PipelineDefinition:
     @cached_property
     def canonical_bytes(self) -> bytes | None:
         text = self.canonical_json
-        return None if text is None else text.encode("utf-8", "surrogatepass")
+        return None if text is None else _encode(text)
 
     @cached_property
     def sha256(self) -> str | None:
@@ -215,6 +215,16 @@ class JsonView:
 
 def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def sha256_of(data: Any) -> str:
+    """The identity of parsed definition data: sha256 of its canonical JSON (UTF-8)."""
+    return hashlib.sha256(_encode(canonical_json(data))).hexdigest()
+
+
+def _encode(text: str) -> bytes:
+    # surrogatepass: a lone surrogate is reported by validate, it must not crash hashing
+    return text.encode("utf-8", "surrogatepass")
 
 
 # loading ----------------------------------------------------------------------------------

@@ -7,13 +7,12 @@ pointing at another version, is refused before anyone applies it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from .aws import client, describe, error_code, parse_s3_uri
-from .definition import canonical_json
+from .definition import sha256_of
 from .errors import JupyterAckError
 from .publish import DEFINITION_FILE, HANDOFF_FILE
 
@@ -104,7 +103,7 @@ def verify(bundle: Bundle) -> list[str]:
         data = json.loads(bundle.definition_text)
     except ValueError:
         return ["definition.json is not valid JSON"]
-    actual = _sha(data)
+    actual = sha256_of(data)
     if actual != recorded:
         problems.append(
             f"definition.json has sha256 {actual[:12]}, handoff.json says {str(recorded)[:12]}"
@@ -123,7 +122,7 @@ def verify(bundle: Bundle) -> list[str]:
     else:
         spec = bundle.pipeline.get("spec") or {}
         try:
-            embedded = _sha(json.loads(spec.get("pipelineDefinition") or "null"))
+            embedded = sha256_of(json.loads(spec.get("pipelineDefinition") or "null"))
         except ValueError:
             embedded = "not JSON"
         if embedded != actual:
@@ -134,10 +133,6 @@ def verify(bundle: Bundle) -> list[str]:
     if bundle.execution.get("kind") != "PipelineExecution":
         problems.append("pipeline-execution.yaml does not hold a PipelineExecution")
     return problems
-
-
-def _sha(data: Any) -> str:
-    return hashlib.sha256(canonical_json(data).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _get(s3: Any, uri: str, version_id: str | None = None) -> str:
