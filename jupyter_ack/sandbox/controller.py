@@ -196,6 +196,7 @@ class AckController:
         self._stopping = threading.Event()
         self.ready = threading.Event()
         self._listed: set[str] = set()
+        self._clients: dict[str, Any] = {}
 
     # lifecycle ----------------------------------------------------------------------------
 
@@ -388,8 +389,12 @@ class AckController:
                 raise
 
     def _aws(self, region: str, operation: str, **kwargs: Any) -> dict[str, Any]:
-        client = self.sagemaker_for(region)
-        method = getattr(client, _snake(operation))
+        from botocore import xform_name
+
+        client = self._clients.get(region)
+        if client is None:  # one client per region: making one costs more than a call
+            client = self._clients[region] = self.sagemaker_for(region)
+        method = getattr(client, xform_name(operation))
         try:
             result: dict[str, Any] = method(**kwargs)
             return result
@@ -589,15 +594,6 @@ class AckController:
                     return self._fail(obj, e, status)
         self._remove_finalizer(EXECUTIONS, obj)
         return None
-
-
-def _snake(operation: str) -> str:
-    out = []
-    for i, ch in enumerate(operation):
-        if ch.isupper() and i:
-            out.append("_")
-        out.append(ch.lower())
-    return "".join(out)
 
 
 def _pipeline_request(spec: dict[str, Any], create: bool) -> dict[str, Any]:

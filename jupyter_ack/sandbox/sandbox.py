@@ -195,12 +195,13 @@ class Sandbox:
         )
         return client.ApiClient(configuration)
 
-    def aws_client(self, service: str) -> Any:
+    def aws_client(self, service: str, region: str = REGION) -> Any:
+        """A boto3 client for the sandbox's S3 or SageMaker, with its dummy keys."""
         import boto3
 
         return boto3.session.Session().client(
             service,
-            region_name=REGION,
+            region_name=region,
             endpoint_url=self.aws_endpoint,
             aws_access_key_id=ACCESS_KEY,
             aws_secret_access_key=SECRET_KEY,
@@ -217,12 +218,4 @@ class Sandbox:
         return client.ApiClient(configuration)
 
     def _sagemaker_factory(self, region: str) -> Any:
-        import boto3
-
-        return boto3.session.Session().client(
-            "sagemaker",
-            region_name=region,
-            endpoint_url=self.aws_endpoint,
-            aws_access_key_id=ACCESS_KEY,
-            aws_secret_access_key=SECRET_KEY,
-        )
+        return self.aws_client("sagemaker", region)
