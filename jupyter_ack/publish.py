@@ -184,7 +184,7 @@ def publish(
         version_id=version_id,
         encryption=encryption["ServerSideEncryption"],
         kms_key_id=kms_key_id,
-        https_url=_https_url(s3, bucket, key, region),
+        https_url=_https_url(bucket, key, region),
         console_url=f"https://s3.console.aws.amazon.com/s3/object/{bucket}?region={region}&prefix={key}",
         presigned_url=presigned,
         uploaded=uploaded,
@@ -346,7 +346,7 @@ def _caller() -> str:
         return "unknown"
 
 
-def _https_url(s3: Any, bucket: str, key: str, region: str) -> str:
+def _https_url(bucket: str, key: str, region: str) -> str:
     endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
     if endpoint:
         return f"{endpoint.rstrip('/')}/{bucket}/{key}"

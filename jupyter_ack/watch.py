@@ -15,11 +15,10 @@ import contextlib
 import copy
 import json
 import logging
-import queue
 import random
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -97,19 +96,6 @@ class Informer:
                 self._listeners.remove(listener)
 
         return unsubscribe
-
-    def events(self, timeout: float | None = None) -> Iterator[Event]:
-        """Events as an iterator (replay first); ends after ``timeout`` seconds of silence."""
-        q: queue.Queue[Event] = queue.Queue()
-        unsubscribe = self.subscribe(q.put)
-        try:
-            while True:
-                try:
-                    yield q.get(timeout=timeout)
-                except queue.Empty:
-                    return
-        finally:
-            unsubscribe()
 
     async def aevents(self) -> AsyncIterator[Event]:
         """Events for asyncio code (the Jupyter server): replay first, then every change."""
