@@ -286,10 +286,18 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 
 def _valid_definition(source: str, name: str | None = None) -> PipelineDefinition | None:
-    """Load and validate; print the diagnostics and return None when there are errors."""
+    """Load and validate; print the diagnostics and return None when there are errors.
+
+    The pipeline is named by ``name``, else by the SDK object, else after the file.
+    """
+    from dataclasses import replace
+
     from .definition import load
 
     defn = load(source, name=name)
+    stem = None if defn.name else _stem(source)
+    if stem:
+        defn = replace(defn, name=stem)
     diagnostics = defn.validate()
     if any(d.severity == "error" for d in diagnostics):
         write_diagnostics(sys.stderr, defn, diagnostics)
@@ -309,7 +317,7 @@ def cmd_publish(args: argparse.Namespace) -> int:
         defn,
         bucket=args.bucket,
         prefix=args.prefix,
-        name=args.name or defn.name or _stem(args.definition),
+        name=defn.name,
         role_arn=args.role_arn,
         namespace=args.namespace,
         parameters=parse_assignments(args.parameter),
@@ -355,7 +363,7 @@ def cmd_manifests(args: argparse.Namespace) -> int:
         return EXIT_ERRORS
     built = manifests(
         defn,
-        name=args.name or defn.name or _stem(args.definition),
+        name=defn.name,
         role_arn=args.role_arn,
         namespace=args.namespace,
         execute=args.execute,
@@ -447,7 +455,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
     view = None if quiet else RunView(sys.stdout)
     result = submit(
         defn,
-        name=args.name or defn.name or _stem(args.definition),
+        name=defn.name,
         role_arn=args.role_arn,
         bucket=args.bucket,
         prefix=args.prefix,
