@@ -1,7 +1,7 @@
 # One-word entries for a fresh machine: each target creates the environment it needs.
 #   make demo   the main job on the bundled example (README's first command)
 #   make test   every test (README's second command)
-#   make lint   ruff (lint + format) and mypy
+#   make lint   ruff (lint + format), mypy, and the import contracts (lint-imports)
 #   make bench  the benchmarks, as a table
 #   make lab    JupyterLab on the quickstart notebook (it starts its own sandbox)
 
@@ -22,6 +22,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check jupyter_ack tests benchmarks
 	$(BIN)/ruff format --check jupyter_ack tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix jupyter_ack tests benchmarks

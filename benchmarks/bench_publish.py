@@ -15,8 +15,8 @@ import statistics
 import time
 
 from jupyter_ack import load
+from jupyter_ack.bundle.publish import publish
 from jupyter_ack.examples import example_path
-from jupyter_ack.publish import publish
 from jupyter_ack.sandbox import Sandbox
 
 

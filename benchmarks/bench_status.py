@@ -18,12 +18,13 @@ import time
 from datetime import datetime
 
 from jupyter_ack import load
-from jupyter_ack.cluster import GROUP, VERSION, connect
+from jupyter_ack.ack.cluster import connect
+from jupyter_ack.ack.resources import GROUP, VERSION
 from jupyter_ack.examples import example_path
-from jupyter_ack.follow import RunFollower
+from jupyter_ack.ops.submit import submit
 from jupyter_ack.sandbox import Sandbox
-from jupyter_ack.status import RunStatus
-from jupyter_ack.submit import submit
+from jupyter_ack.status.follow import follow
+from jupyter_ack.status.model import RunStatus
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerPipelineRole"
 
@@ -55,7 +56,7 @@ def watch_latency(sb: Sandbox, n: int) -> list[float]:
             arrived[run.parameters.get("mark", "")] = time.perf_counter()
             cv.notify_all()
 
-    follower = RunFollower(cluster, "bench", on_change, steps=False).start()
+    lease = follow(cluster, "bench", on_change, steps=False)
     out = []
     try:
         for i in range(n):
@@ -73,7 +74,7 @@ def watch_latency(sb: Sandbox, n: int) -> list[float]:
                 cv.wait_for(lambda mark=mark: mark in arrived, timeout=5)
             out.append((arrived[mark] - sent) * 1000)
     finally:
-        follower.stop()
+        lease.close()
     return out
 
 

@@ -11,35 +11,95 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:
-    from .definition import Parameter, PipelineDefinition, load
-    from .diagnostics import Diagnostic
-    from .errors import JupyterAckError, SourceError
+    from .ack.manifests import Manifests, manifests
+    from .bundle.publish import Published, publish
+    from .errors import (
+        AwsError,
+        ClusterError,
+        HandoffError,
+        JupyterAckError,
+        ManifestError,
+        NotFoundError,
+        PublishError,
+        SourceError,
+        SubmitError,
+        UsageError,
+    )
+    from .notebook.panel import StatusPanel
+    from .ops.runs import Run, watch
+    from .ops.submit import submit
+    from .pipeline.definition import Parameter, PipelineDefinition
+    from .pipeline.diagnostics import Diagnostic
+    from .pipeline.sources import load
+    from .sandbox import Sandbox
+    from .status.model import PipelineStatus, RunStatus, StepStatus
+
+# public name -> the module that defines it
+_LAZY = {
+    "load": "pipeline.sources",
+    "PipelineDefinition": "pipeline.definition",
+    "Parameter": "pipeline.definition",
+    "Diagnostic": "pipeline.diagnostics",
+    "publish": "bundle.publish",
+    "Published": "bundle.publish",
+    "manifests": "ack.manifests",
+    "Manifests": "ack.manifests",
+    "submit": "ops.submit",
+    "watch": "ops.runs",
+    "Run": "ops.runs",
+    "RunStatus": "status.model",
+    "StepStatus": "status.model",
+    "PipelineStatus": "status.model",
+    "StatusPanel": "notebook.panel",
+    "Sandbox": "sandbox",
+    "AwsError": "errors",
+    "ClusterError": "errors",
+    "HandoffError": "errors",
+    "JupyterAckError": "errors",
+    "ManifestError": "errors",
+    "NotFoundError": "errors",
+    "PublishError": "errors",
+    "SourceError": "errors",
+    "SubmitError": "errors",
+    "UsageError": "errors",
+}
 
 __all__ = [
+    "AwsError",
+    "ClusterError",
     "Diagnostic",
+    "HandoffError",
     "JupyterAckError",
+    "ManifestError",
+    "Manifests",
+    "NotFoundError",
     "Parameter",
     "PipelineDefinition",
+    "PipelineStatus",
+    "PublishError",
+    "Published",
+    "Run",
+    "RunStatus",
+    "Sandbox",
     "SourceError",
+    "StatusPanel",
+    "StepStatus",
+    "SubmitError",
+    "UsageError",
     "__version__",
     "load",
+    "manifests",
+    "publish",
+    "submit",
+    "watch",
 ]
-
-_LAZY = {
-    "load": "definition",
-    "PipelineDefinition": "definition",
-    "Parameter": "definition",
-    "Diagnostic": "diagnostics",
-    "JupyterAckError": "errors",
-    "SourceError": "errors",
-}
 
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_ack``: the magics module (and IPython's) load only now."""
-    from .magics import load_ipython_extension as load
+    from .notebook.magics import load_ipython_extension as load_magics
 
-    load(ipython)
+    load_magics(ipython)
 
 
 def __getattr__(name: str) -> Any:

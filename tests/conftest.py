@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -30,8 +31,8 @@ def _stop_background_threads() -> Iterator[None]:
     yield
     import sys
 
-    if "jupyter_ack.watch" in sys.modules:
-        from jupyter_ack.watch import stop_all
+    if "jupyter_ack.ack.watch" in sys.modules:
+        from jupyter_ack.ack.watch import stop_all
 
         stop_all()
 
@@ -122,3 +123,31 @@ def aws_env(moto_server: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(key, raising=False)
     return env
+
+
+@contextlib.contextmanager
+def s3_calls() -> Iterator[list[str]]:
+    """Every S3 call boto3 makes inside the block, as 'OperationName', from any thread."""
+    import threading
+
+    import boto3
+
+    from jupyter_ack.aws.clients import reset_clients
+
+    calls: list[str] = []
+    lock = threading.Lock()
+
+    def record(model: Any, **_: Any) -> None:
+        with lock:
+            calls.append(model.name)
+
+    reset_clients()
+    session = boto3.session.Session()
+    session.events.register("before-call.s3.*", record)
+    original = boto3.session.Session
+    boto3.session.Session = lambda *a, **k: session  # type: ignore[assignment,misc]
+    try:
+        yield calls
+    finally:
+        boto3.session.Session = original  # type: ignore[misc]
+        reset_clients()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from jupyter_ack import load
-from jupyter_ack.dag import build_dag
+from jupyter_ack.pipeline.dag import build_dag
 
 
 def edges(data: Any) -> set[tuple[str, str, str]]:

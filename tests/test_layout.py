@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from jupyter_ack import load
-from jupyter_ack.layout import layout
+from jupyter_ack.pipeline.layout import layout
 
 
 def chain_with_fan(n: int, seed: int = 0) -> dict[str, Any]:

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from jupyter_ack import SourceError, load
-from jupyter_ack.diagnostics import Diagnostic
 from jupyter_ack.examples import example_path
+from jupyter_ack.pipeline.diagnostics import Diagnostic
 
 EXAMPLE_TEXT = example_path().read_text()
 EXAMPLE = json.loads(EXAMPLE_TEXT)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,12 +14,12 @@ import pytest
 import yaml
 
 import jupyter_ack
-from jupyter_ack.errors import JupyterAckError
+from jupyter_ack.ack.manifests import kube_name, manifests, run_name
+from jupyter_ack.bundle.publish import infer_role_arn, publish
+from jupyter_ack.bundle.verify import bundle_folder, fetch
+from jupyter_ack.errors import JupyterAckError, ManifestError, PublishError
 from jupyter_ack.examples import example_path
-from jupyter_ack.handoff import bundle_folder, fetch
-from jupyter_ack.manifests import ManifestError, kube_name, manifests, run_name
-from jupyter_ack.publish import PublishError, infer_role_arn, publish
-from tests.conftest import run
+from tests.conftest import run, s3_calls
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerPipelineRole"
 JUPYTER_ACK = str(Path(sys.executable).with_name("jupyter-ack"))
@@ -44,26 +43,11 @@ def bucket(aws_env: dict[str, str], request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def requests_log(aws_env: dict[str, str]) -> Iterator[list[str]]:
     """Every S3 call boto3 makes in this test, as 'OperationName'."""
-    calls: list[str] = []
-    lock = threading.Lock()
+    import boto3
 
-    def record(model: Any, **_: Any) -> None:
-        with lock:
-            calls.append(model.name)
-
-    from jupyter_ack.aws import reset_clients
-
-    reset_clients()
     boto3.DEFAULT_SESSION = None
-    session = boto3.session.Session()
-    session.events.register("before-call.s3.*", record)
-    original = boto3.session.Session
-    boto3.session.Session = lambda *a, **k: session  # type: ignore[assignment,misc]
-    try:
+    with s3_calls() as calls:
         yield calls
-    finally:
-        boto3.session.Session = original  # type: ignore[misc]
-        reset_clients()
 
 
 # manifests -----------------------------------------------------------------------------------
@@ -208,6 +192,7 @@ def test_manifests_cli(cli: Any) -> None:
 def test_publish_new_then_unchanged(defn: Any, bucket: str, requests_log: list[str]) -> None:
     first = publish(defn, bucket=bucket, prefix="team/ml")
     assert first.uploaded
+    assert requests_log == ["HeadObject", *["PutObject"] * 5]  # one HEAD; each file once
     assert first.s3_uri == f"s3://{bucket}/team/ml/abalone-demo/{defn.sha256}/definition.json"
     assert first.version_id
     assert first.encryption == "AES256"

@@ -8,8 +8,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError, NoCredentialsError
 
-from jupyter_ack.status import StepStatus
-from jupyter_ack.steps import StepPoller, list_steps
+from jupyter_ack.aws.sagemaker import list_steps
+from jupyter_ack.status.model import StepStatus
+from jupyter_ack.status.poller import StepPoller
 
 T0 = datetime(2026, 11, 29, 10, 0, 0, 250000, tzinfo=timezone.utc)
 

@@ -1,4 +1,5 @@
-"""``jupyter-ack sandbox up|down|env``: the sandbox from a shell.
+"""``jupyter-ack sandbox up|down|env``: the sandbox from a shell (the arguments are defined
+in ``jupyter_ack.cli.sandbox``).
 
 ``up`` runs in the foreground until Ctrl-C (or SIGTERM), or with ``--detach`` in a child
 process of its own session, returning once the sandbox answers. The state directory holds
@@ -17,59 +18,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import JupyterAckError
+from jupyter_ack.errors import JupyterAckError
+
 from .sandbox import CONTEXT, default_state_dir
 
 READY_TIMEOUT = 30.0
 
 
-def add_parser(sub: Any) -> None:
-    parser = sub.add_parser("sandbox", help="a local Kubernetes + ACK + AWS emulator, on loopback")
-    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
-
-    up = actions.add_parser("up", help="start the sandbox (foreground; --detach to background it)")
-    _state_dir(up)
-    up.add_argument(
-        "--ack-period",
-        type=float,
-        default=30.0,
-        metavar="SECONDS",
-        help="the ACK controller's requeue period (default 30, as the real one)",
-    )
-    up.add_argument(
-        "--step-seconds",
-        type=float,
-        default=5.0,
-        metavar="SECONDS",
-        help="how long each simulated pipeline step runs (default 5)",
-    )
-    up.add_argument(
-        "--fail-step",
-        action="append",
-        default=[],
-        metavar="STEP_NAME",
-        help="make this step fail in every execution (repeatable)",
-    )
-    up.add_argument("--detach", action="store_true", help="return once it is ready")
-    up.set_defaults(run=cmd_up)
-
-    down = actions.add_parser("down", help="stop a detached sandbox")
-    _state_dir(down)
-    down.set_defaults(run=cmd_down)
-
-    env = actions.add_parser("env", help="print the shell export lines of a running sandbox")
-    _state_dir(env)
-    env.set_defaults(run=cmd_env)
-
-
-def _state_dir(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--state-dir",
-        type=Path,
-        default=default_state_dir(),
-        metavar="D",
-        help=f"where kubeconfig and env are written (default {default_state_dir()})",
-    )
+def run(args: argparse.Namespace) -> int:
+    """Entry from ``jupyter_ack.cli.sandbox``, which defines the arguments."""
+    if args.state_dir is None:
+        args.state_dir = default_state_dir()
+    return {"up": cmd_up, "down": cmd_down, "env": cmd_env}[args.action](args)
 
 
 def _pid_alive(pid: int) -> bool:

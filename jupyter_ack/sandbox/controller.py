@@ -26,20 +26,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from jupyter_ack.ack.resources import (
+    DELETION_POLICY,
+    EXECUTIONS,
+    FINALIZERS,
+    GROUP,
+    OWNER_ACCOUNT,
+    PIPELINES,
+    REGION,
+    VERSION,
+)
+
 log = logging.getLogger("jupyter_ack.sandbox.controller")
 
-GROUP = "sagemaker.services.k8s.aws"
-VERSION = "v1alpha1"
-PIPELINES = "pipelines"
-EXECUTIONS = "pipelineexecutions"
-FINALIZERS = {
-    PIPELINES: f"finalizers.{GROUP}/Pipeline",
-    EXECUTIONS: f"finalizers.{GROUP}/PipelineExecution",
-}
-KINDS = {PIPELINES: "Pipeline", EXECUTIONS: "PipelineExecution"}
-REGION_ANNOTATION = "services.k8s.aws/region"
-DELETION_POLICY_ANNOTATION = "services.k8s.aws/deletion-policy"
-OWNER_ACCOUNT_ANNOTATION = "services.k8s.aws/owner-account-id"
 TERMINAL_CODES = {
     "InvalidParameterCombination",
     "InvalidParameterValue",
@@ -336,13 +335,13 @@ class AckController:
 
     def _region(self, obj: dict[str, Any]) -> str:
         annotations = obj["metadata"].get("annotations") or {}
-        return str(annotations.get(REGION_ANNOTATION) or self.settings.region)
+        return str(annotations.get(REGION) or self.settings.region)
 
     def _account(self, namespace: str) -> str:
         try:
             ns = self.core.read_namespace(namespace)
             annotations = ns.metadata.annotations or {}
-            return str(annotations.get(OWNER_ACCOUNT_ANNOTATION) or self.settings.account_id)
+            return str(annotations.get(OWNER_ACCOUNT) or self.settings.account_id)
         except Exception:
             return self.settings.account_id
 
@@ -453,7 +452,7 @@ class AckController:
 
     def _retain(self, obj: dict[str, Any]) -> bool:
         annotations = obj["metadata"].get("annotations") or {}
-        return annotations.get(DELETION_POLICY_ANNOTATION) == "retain"
+        return annotations.get(DELETION_POLICY) == "retain"
 
     # Pipeline -----------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..definition import from_text, load
+from jupyter_ack.pipeline.sources import from_text, load
 
 EXECUTION_FAILURE_REASON = "Step failure: One or multiple steps failed."
 # Steps with nothing to run: they take `quick_seconds`, not `step_seconds`.

@@ -34,8 +34,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 XSS = "<img src=x onerror=alert(1)>"
-XSS_CELL = f"""from jupyter_ack.status import RunStatus, StepStatus
-from jupyter_ack.widgets import StatusPanel
+XSS_CELL = f"""from jupyter_ack.status.model import RunStatus, StepStatus
+from jupyter_ack.notebook import StatusPanel
 import jupyter_ack
 
 xss = {XSS!r}

@@ -29,7 +29,7 @@ def shell() -> Iterator[Any]:
     """IPython's shell with ``%load_ext jupyter_ack`` and fresh defaults for each test."""
     from IPython.core.interactiveshell import InteractiveShell
 
-    from jupyter_ack import magics
+    from jupyter_ack.notebook import magics
 
     ip = InteractiveShell.instance()
     if "jupyter_ack" in ip.extension_manager.loaded:
@@ -38,7 +38,9 @@ def shell() -> Iterator[Any]:
         ip.run_line_magic("load_ext", "jupyter_ack")
     yield ip
     assert magics._magics is not None
-    for key in magics.Settings.names():
+    from jupyter_ack.config import KEYS
+
+    for key in KEYS:
         magics._magics.settings.set(key, None)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from IPython.utils.capture import capture_output
 
-from jupyter_ack import magics
+from jupyter_ack.notebook import magics
 from jupyter_ack.sandbox import Sandbox
 from tests.notebook.conftest import ROLE, XSS, html_of, new_namespace
 
@@ -93,7 +93,7 @@ def test_config_line_cell_env_and_traitlets(shell: Any, monkeypatch: pytest.Monk
     monkeypatch.setenv("JUPYTER_ACK_NAMESPACE", "env-ns")
     from traitlets.config import Config
 
-    loaded = magics.AckMagics(shell, config=Config({"AckMagics": {"namespace": "from-config"}}))
+    loaded = magics.AckMagics(shell, config=Config({"AckConfig": {"namespace": "from-config"}}))
     assert (loaded.settings.bucket, loaded.settings.namespace) == ("from-env", "from-config")
 
 
@@ -117,7 +117,7 @@ def test_handoff_publishes_and_shows_the_card(
     assert (
         f"jupyter-ack handoff s3://jack-nb/jupyter-ack/abalone-card/{sub.published.sha256}/" in html
     )
-    assert "kubectl apply -n ml -f -" in html
+    assert "kubectl apply --server-side -n ml -f -" in html  # no 256 KiB annotation cap
     assert "kind: PipelineExecution" in html  # the manifests
     assert "the handoff is the result" in html
     head = sandbox_env.aws_client("s3").head_object(Bucket="jack-nb", Key=sub.published.key)
@@ -127,7 +127,7 @@ def test_handoff_publishes_and_shows_the_card(
 def test_no_aws_credentials_is_a_short_message(
     shell: Any, abalone: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
-    from jupyter_ack.aws import reset_clients
+    from jupyter_ack.aws.clients import reset_clients
 
     for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(key, raising=False)
@@ -156,10 +156,10 @@ def test_submit_returns_at_once_and_no_cluster_means_handoff(
     gate = threading.Event()
     entered = threading.Event()
 
-    def slow_cluster(self: Any, args: Any) -> Any:
+    def slow_cluster(self: Any, args: Any, check: bool = True) -> Any:
         entered.set()
         gate.wait(30)
-        from jupyter_ack.cluster import ClusterError
+        from jupyter_ack.errors import ClusterError
 
         raise ClusterError("no Kubernetes configuration found")
 
@@ -211,6 +211,13 @@ def test_submit_status_list_stop_on_the_sandbox(
     assert "<td>abalone-nb</td>" in html
     assert f"<td>{final.name}</td>" in html
 
+    sagemaker = sandbox_env.aws_client("sagemaker")
+    listed = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=final.arn)
+    every_step = sorted(s["StepName"] for s in listed["PipelineExecutionSteps"])
+    assert sorted(s.name for s in final.steps) == every_step  # Submission.wait(): all steps
+
+    # A cold start: the first status this panel sees is already final. It must still wait
+    # for SageMaker's step list instead of declaring the run done with no steps.
     run_magic(shell, "ack_status", final.name)
     status = magics.last_submission()
     assert status is not None
@@ -219,12 +226,18 @@ def test_submit_status_list_stop_on_the_sandbox(
     assert again is not None
     assert again.name == final.name
     assert again.status == "Succeeded"
+    assert again.steps_source == "sagemaker"
+    assert sorted(s.name for s in again.steps) == every_step
+    assert {s.status for s in again.steps} == {"Succeeded"}
+    snapshot = status.panel.snapshot()
+    for name in every_step:
+        assert name in snapshot  # what the person sees lists every step
     assert status.panel.layout_json["nodes"]  # the DAG, from the Pipeline object's definition
     status.panel.close()
 
     html = run_magic(shell, "ack_stop", final.name)
     assert f"deleted pipelineexecutions/{final.name}" in html
-    from jupyter_ack.cluster import connect
+    from jupyter_ack.ack.cluster import connect
 
     left = connect(namespace=ns, kubeconfig=str(sandbox_env.kubeconfig)).get(
         "pipelineexecutions", final.name
@@ -251,8 +264,86 @@ def test_dry_run_writes_nothing(shell: Any, sandbox_env: Sandbox, abalone: dict[
     assert sub.published is None  # nothing uploaded
     assert sub.panel is not None
     assert sub.panel.message == "dry run: nothing was applied"
-    from jupyter_ack.cluster import connect
+    from jupyter_ack.ack.cluster import connect
 
     cluster = connect(namespace=ns, kubeconfig=str(sandbox_env.kubeconfig))
     assert cluster.list("pipelines")["items"] == []
     assert cluster.list("pipelineexecutions")["items"] == []
+
+
+def test_one_submit_publishes_once_and_the_card_names_the_run_it_created(
+    shell: Any, sandbox_env: Sandbox, abalone: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kubernetes import client
+
+    from jupyter_ack.ack import manifests as manifests_module
+    from jupyter_ack.ack.cluster import Cluster
+    from tests.conftest import s3_calls
+
+    builds: list[str] = []
+    checks: list[str] = []
+    real_build, real_check = manifests_module.manifests, Cluster.check
+
+    def counted_build(*args: Any, **kwargs: Any) -> Any:
+        builds.append(str(kwargs.get("name")))
+        return real_build(*args, **kwargs)
+
+    def counted_check(self: Cluster) -> None:
+        checks.append(self.namespace)
+        real_check(self)
+
+    monkeypatch.setattr(manifests_module, "manifests", counted_build)
+    monkeypatch.setattr(Cluster, "check", counted_check)
+    ns = new_namespace(sandbox_env, "nb-once")
+    run_magic(shell, "ack_config", f"kubeconfig={sandbox_env.kubeconfig} namespace={ns}")
+    shell.user_ns["pipeline"] = abalone
+    with s3_calls() as calls:
+        run_magic(
+            shell,
+            "ack_submit",
+            f"pipeline --bucket jack-nb --name abalone-once --role-arn {ROLE} --execute"
+            " -p 'ModelApprovalStatus=PendingManualApproval'",
+        )
+        sub = magics.last_submission()
+        assert sub is not None
+        final = sub.wait(timeout=60)
+    assert sub.error is None, sub.error
+    assert final is not None
+    assert final.status == "Succeeded"
+    assert calls == ["HeadObject", *["PutObject"] * 5]  # one HEAD, each bundle file once
+    assert builds == ["abalone-once"]
+    assert checks == [ns]
+    assert [line.split(":")[0] for line in sub.lines].count("published") == 1
+    assert not any(line.startswith("unchanged") for line in sub.lines)
+
+    custom = client.CustomObjectsApi(sandbox_env.kube_client())
+    items = custom.list_namespaced_custom_object(
+        "sagemaker.services.k8s.aws", "v1alpha1", ns, "pipelineexecutions"
+    )["items"]
+    assert [o["metadata"]["name"] for o in items] == [final.name]  # the one run that exists
+    assert sub.card is not None
+    assert f'<code style="user-select:all">{final.name}</code>' in sub.card  # the card's run
+    assert f"name: {final.name}" in sub.card  # and its manifests are what was applied
+    assert final.parameters == {"ModelApprovalStatus": "PendingManualApproval"}
+
+
+def test_magic_arguments_follow_shell_rules(shell: Any, abalone: dict[str, Any]) -> None:
+    abalone["Parameters"].append({"Name": "Note", "Type": "String", "DefaultValue": "x"})
+    shell.user_ns["pipeline"] = abalone
+    html = run_magic(
+        shell,
+        "ack_handoff",
+        f"pipeline --name abalone-quoted --role-arn {ROLE} -p 'Note=two words' -n ml",
+    )
+    assert "jack-error" not in html, html
+    sub = magics.last_submission()
+    assert sub is not None
+    assert sub.result is not None
+    assert sub.result.manifests is not None
+    execution = sub.result.manifests.execution
+    assert execution is not None
+    assert {"name": "Note", "value": "two words"} in execution["spec"]["pipelineParameters"]
+    with capture_output() as out:
+        shell.run_cell("%ack_submit pipeline -p 'Note=unclosed")
+    assert "Traceback" not in out.stdout + out.stderr
+    assert "close the quote" in out.stderr

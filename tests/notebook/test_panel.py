@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import jupyter_ack
-from jupyter_ack.status import RunStatus, StepStatus
-from jupyter_ack.widgets import StatusPanel
-from jupyter_ack.widgets.snapshot import snapshot_html
+from jupyter_ack.notebook import StatusPanel
+from jupyter_ack.render.html import snapshot_html
+from jupyter_ack.status.model import RunStatus, StepStatus
 from tests.notebook.conftest import XSS
 
-WIDGETS = Path(jupyter_ack.__file__).parent / "widgets"
+WIDGETS = Path(jupyter_ack.__file__).parent / "notebook"
 
 
 def definition(step: str = "Train") -> Any:
@@ -87,12 +87,33 @@ def test_pushes_from_many_threads_end_on_the_final_status() -> None:
 
 
 class FakeCluster:
-    def __init__(self) -> None:
+    """The two calls a stop makes: read the run (for its deletion policy), delete it."""
+
+    namespace = "ml"
+
+    def __init__(self, policy: str | None = None) -> None:
         self.deleted: list[tuple[str, str]] = []
+        self.policy = policy
+
+    def get(self, plural: str, name: str) -> dict[str, Any]:
+        annotations = {"services.k8s.aws/deletion-policy": self.policy} if self.policy else {}
+        return {
+            "metadata": {"name": name, "annotations": annotations},
+            "status": {"pipelineExecutionStatus": "Executing"},
+        }
 
     def delete(self, plural: str, name: str) -> bool:
         self.deleted.append((plural, name))
         return True
+
+
+def test_stop_with_retain_policy_warns_that_the_run_goes_on() -> None:
+    panel = StatusPanel(definition())
+    panel.cluster = FakeCluster(policy="retain")  # type: ignore[assignment]
+    panel.latest = run(Prepare="Executing")
+    answer = panel.stop_run()
+    assert answer["ok"] is True
+    assert "will NOT stop the run" in answer["message"]
 
 
 def test_stop_message_deletes_the_execution_and_answers() -> None:
@@ -108,6 +129,7 @@ def test_stop_message_deletes_the_execution_and_answers() -> None:
     assert sent
     assert sent[0]["type"] == "stop-result"
     assert sent[0]["ok"] is True
+    assert "ACK stops the run" in sent[0]["message"]
     assert panel.stoppable is False
 
 
@@ -152,20 +174,23 @@ def test_snapshot_without_a_run_or_definition() -> None:
 
 
 def test_handoff_card_widget_has_copy_buttons_and_a_static_fallback() -> None:
-    from jupyter_ack.widgets.card import card_data, card_html, copy_card
+    from jupyter_ack.ack.manifests import Manifests
+    from jupyter_ack.notebook.card import card_data, card_html, copy_card
+    from jupyter_ack.ops.submit import SubmitResult
 
-    yaml_text = "kind: Pipeline\nmetadata:\n  name: <img src=x onerror=alert(1)>\n"
-    data = card_data(None, yaml_text, pipeline="p<b>", namespace="ml", note="why")
-    widget = copy_card(
-        data, card_html(None, yaml_text, pipeline="p<b>", namespace="ml", note="why")
-    )
-    assert widget.card["blocks"][-1]["text"] == yaml_text  # sent as data, drawn as text
+    pipeline = {"kind": "Pipeline", "metadata": {"name": XSS}}
+    result = SubmitResult("ml", "p<b>", manifests=Manifests(pipeline))
+    data = card_data(result, note="why")
+    widget = copy_card(data, card_html(data))
+    yaml_text = widget.card["blocks"][-1]["text"]
+    assert XSS in yaml_text  # sent as data, drawn as text
+    assert "kubectl apply --server-side -n ml -f pipeline.yaml" in widget.card["blocks"][0]["text"]
     bundle = widget._repr_mimebundle_()
     out = bundle[0] if isinstance(bundle, tuple) else bundle
     assert "application/vnd.jupyter.widget-view+json" in out
     assert "<img" not in out["text/html"]
     assert "&lt;img src=x onerror=alert(1)&gt;" in out["text/html"]
-    js = (Path(jupyter_ack.__file__).parent / "widgets" / "card.js").read_text()
+    js = (Path(jupyter_ack.__file__).parent / "notebook" / "card.js").read_text()
     assert "innerHTML" not in js
     assert "clipboard" in js
     assert js.count('addEventListener("click"') == 2  # a button per value and per command block

@@ -1,6 +1,6 @@
 """Our CRDs against the ACK controller's own (read at run time from shared/reference, never
 copied): same names, scope, columns and schema; the same objects accepted and refused; and
-the objects ``jupyter_ack.manifests`` makes pass both with strict field validation."""
+the objects ``jupyter_ack.ack.manifests`` makes pass both with strict field validation."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 import jupyter_ack
+from jupyter_ack.ack.manifests import manifests
 from jupyter_ack.examples import example_path
-from jupyter_ack.manifests import manifests
 from jupyter_ack.sandbox.kubeapi import KubeApiServer
 from jupyter_ack.sandbox.sandbox import crd_documents
 

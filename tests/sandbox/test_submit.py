@@ -12,11 +12,12 @@ from typing import Any
 import pytest
 
 import jupyter_ack
-from jupyter_ack.cluster import ClusterError, connect
-from jupyter_ack.follow import RunFollower
+from jupyter_ack.ack.cluster import connect
+from jupyter_ack.ack.watch import Informer
+from jupyter_ack.errors import ClusterError
+from jupyter_ack.ops.submit import submit
 from jupyter_ack.sandbox import Sandbox
-from jupyter_ack.submit import submit
-from jupyter_ack.watch import Informer
+from jupyter_ack.status.follow import follow
 from tests.conftest import run
 from tests.sandbox.conftest import EXAMPLE, GROUP, ROLE, VERSION, execution_manifest, wait_for
 
@@ -405,24 +406,58 @@ def test_watch_survives_dropped_connections_and_410_without_missing_a_transition
         inf.stop()
 
 
-def test_follower_reports_each_change_once(sandbox: Sandbox, namespace: str) -> None:
+def start_run(sandbox: Sandbox, namespace: str, name: str) -> tuple[Any, str]:
+    """Submit the example with a run and return (cluster, run name) without waiting."""
     cluster = connect(namespace=namespace, kubeconfig=str(sandbox.kubeconfig))
     result = submit(
-        jupyter_ack.load(EXAMPLE, name="abalone-follow"),
-        role_arn=ROLE,
-        execute=True,
-        cluster=cluster,
+        jupyter_ack.load(EXAMPLE, name=name), role_arn=ROLE, execute=True, cluster=cluster
     )
     assert result.run_name
-    follower = RunFollower(cluster, result.run_name).start()
-    try:
-        updates = list(follower.updates(timeout=30))
-    finally:
-        follower.stop()
+    return cluster, result.run_name
+
+
+def test_follower_reports_each_change_once(sandbox: Sandbox, namespace: str) -> None:
+    cluster, run_name = start_run(sandbox, namespace, "abalone-follow")
+    with follow(cluster, run_name) as lease:
+        updates = list(lease.updates(timeout=30))
     assert updates[-1].status == "Succeeded"
+    assert updates[-1].settled
     assert all(a != b for a, b in itertools.pairwise(updates))  # no duplicates
     states = [u.status for u in updates]
     assert "Executing" in states
+
+
+def test_views_share_one_follower_and_release_it(
+    sandbox: Sandbox, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two panels (or tabs) on one run: one follower, one watch; both gone once they leave."""
+    from jupyter_ack.ack import watch
+    from jupyter_ack.status import follow as follow_module
+
+    monkeypatch.setattr(watch, "IDLE_RELEASE", 0.05)
+    cluster, run_name = start_run(sandbox, namespace, "abalone-shared")
+    informers_before = watch.active()
+    seen_a: list[str] = []
+    seen_b: list[str] = []
+    first = follow(cluster, run_name, lambda r: seen_a.append(r.status))
+    second = follow(cluster, run_name, lambda r: seen_b.append(r.status))
+    assert first.follower is second.follower
+    assert follow_module.active() >= 1
+    final = second.wait(timeout=60)
+    assert final is not None
+    assert final.status == "Succeeded"
+    assert seen_a[-1] == seen_b[-1] == "Succeeded"
+    key = (cluster.server, cluster.namespace, "pipelineexecutions")
+    assert key in watch._shared
+    first.close()
+    assert key in watch._shared  # the second view still listens
+    second.close()
+    assert first.follower._unsubscribe is None  # the last lease stopped the follower
+    timer = watch._idle.get(key)  # the idle timer releases the informer: wait for it to run
+    if timer is not None:
+        timer.join(timeout=10)
+    assert key not in watch._shared
+    assert watch.active() <= informers_before
 
 
 # the DevOps path -----------------------------------------------------------------------------
@@ -504,7 +539,7 @@ def test_without_aws_access_the_status_says_so(
 def test_informer_events_in_asyncio(sandbox: Sandbox, namespace: str, custom: Any) -> None:
     import asyncio
 
-    from jupyter_ack.watch import informer
+    from jupyter_ack.ack.watch import informer
 
     cluster = connect(namespace=namespace, kubeconfig=str(sandbox.kubeconfig))
     custom.create_namespaced_custom_object(

@@ -1,0 +1,159 @@
+"""AWS access shared by the core: clients from the standard credential chain, and errors
+turned into one line that says what is wrong and how to fix it (never a secret).
+
+boto3 is imported here, on first use only.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jupyter_ack.errors import AwsError, JupyterAckError
+
+_CREDENTIALS_HINT = (
+    "configure credentials: `aws configure` or `aws sso login --profile P` and "
+    "AWS_PROFILE=P, or run `jupyter-ack sandbox up` and source its env file"
+)
+
+
+# AWS error codes (and botocore exception names) by what they mean to the user
+NO_CREDENTIALS = {"NoCredentialsError", "PartialCredentialsError", "CredentialRetrievalError"}
+EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired"}
+INVALID_KEYS = {
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+}
+DENIED = {"AccessDenied", "AccessDeniedException", "403"}
+NO_ACCESS = NO_CREDENTIALS | EXPIRED | INVALID_KEYS | DENIED
+THROTTLING = {
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+}
+
+_ENV_KEYS = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_DEFAULT_REGION",
+    "AWS_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
+_clients: dict[tuple[str, ...], Any] = {}
+
+
+def reset_clients() -> None:
+    """Forget the cached clients (after changing credentials in-process)."""
+    _clients.clear()
+
+
+def client(service: str, region: str | None = None) -> Any:
+    """A boto3 client from the standard chain (env, profile, SSO, instance role).
+
+    Clients are reused while the AWS settings in the environment stay the same: making one
+    costs tens of milliseconds, more than the call it serves.
+    """
+    import boto3
+
+    key = (service, region or "", *(os.environ.get(k, "") for k in _ENV_KEYS))
+    found = _clients.get(key)
+    if found is not None:
+        return found
+    try:
+        made = boto3.session.Session().client(service, region_name=region)
+    except Exception as e:  # a bad profile or region fails here, before any call
+        raise describe(e, f"connecting to AWS {service}") from None
+    _clients[key] = made
+    return made
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """Split ``s3://bucket/key`` into bucket and key."""
+    if not uri.startswith("s3://"):
+        raise JupyterAckError(f"{uri}: not an s3:// URI")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not bucket or not key:
+        raise JupyterAckError(f"{uri}: an S3 URI needs a bucket and a key (s3://bucket/key)")
+    return bucket, key
+
+
+def s3_get_text(uri: str) -> str:
+    """Read an S3 object as UTF-8 text."""
+    bucket, key = parse_s3_uri(uri)
+    try:
+        body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except Exception as e:
+        raise describe(e, f"reading {uri}") from None
+    try:
+        text: str = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise AwsError(f"{uri}: not UTF-8 text") from None
+    return text
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError (``NoSuchKey``, ``404``...), else ``""``."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def describe(exc: BaseException, action: str) -> JupyterAckError:
+    """Turn a botocore exception into an :class:`AwsError` with a hint."""
+    if isinstance(exc, JupyterAckError):
+        return exc
+    name = type(exc).__name__
+    if name in NO_CREDENTIALS:
+        return AwsError(f"{action}: no AWS credentials found", hint=_CREDENTIALS_HINT)
+    if name == "ProfileNotFound":
+        profile = getattr(exc, "kwargs", {}).get("profile", "")
+        return AwsError(
+            f"{action}: the AWS profile {profile!r} does not exist",
+            hint="list profiles with `aws configure list-profiles`, or unset AWS_PROFILE",
+        )
+    if name == "NoRegionError":
+        return AwsError(
+            f"{action}: no AWS region set",
+            hint="set AWS_DEFAULT_REGION or a region in your AWS profile",
+        )
+    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError"):
+        return AwsError(
+            f"{action}: cannot reach AWS ({exc})",
+            hint="check the network, AWS_ENDPOINT_URL and the region",
+        )
+    if name in ("SSOTokenLoadError", "UnauthorizedSSOTokenError", "TokenRetrievalError"):
+        return AwsError(f"{action}: the SSO session has expired", hint="run `aws sso login`")
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        err = response.get("Error", {})
+        code = str(err.get("Code", "")) or str(
+            response.get("ResponseMetadata", {}).get("HTTPStatusCode", "")
+        )
+        message = str(err.get("Message", "")).strip()
+        return AwsError(f"{action}: {code}{': ' + message if message else ''}", hint=_hint(code))
+    return AwsError(f"{action}: {name}: {exc}")
+
+
+def _hint(code: str) -> str | None:
+    if code in EXPIRED:
+        return "your AWS session has expired: log in again (`aws sso login`) or refresh the keys"
+    if code in INVALID_KEYS:
+        return "the AWS keys are not valid for this account: " + _CREDENTIALS_HINT
+    if code in DENIED:
+        return "your AWS identity lacks the permission; ask for it, or use another profile"
+    if code in ("NoSuchBucket",):
+        return "check the bucket name and region, or create the bucket"
+    if code in ("NoSuchKey", "404"):
+        return "check the key; `aws s3 ls` lists what is there"
+    if code.startswith("KMS"):
+        return "check the KMS key id and that your identity may use it"
+    return None

@@ -1,0 +1,19 @@
+"""Notebook views over the core: the live :class:`StatusPanel` (anywidget) and its static
+snapshot. Importing this package is cheap; anywidget is imported with ``StatusPanel``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jupyter_ack.notebook.panel import StatusPanel
+
+__all__ = ["StatusPanel"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "StatusPanel":
+        from jupyter_ack.notebook.panel import StatusPanel
+
+        return StatusPanel
+    raise AttributeError(f"module 'jupyter_ack.notebook' has no attribute {name!r}")
