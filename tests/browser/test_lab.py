@@ -179,7 +179,10 @@ def test_quickstart_in_the_browser(lab: tuple[str, str, str]) -> None:
             )
             panel = page.locator(".jack-panel").first
             panel.scroll_into_view_if_needed()
-            page.screenshot(path=str(ARTIFACTS / f"quickstart-panel-{front}.png"), full_page=False)
+            panel.screenshot(path=str(ARTIFACTS / f"quickstart-panel-{front}.png"))
+            # the palette comes from Python (render.theme) as CSS custom properties
+            colour = panel.locator(".jack-status").evaluate("e => getComputedStyle(e).color")
+            assert colour == "rgb(22, 163, 74)", colour  # theme.STATUS_COLOURS["Succeeded"]
 
             seen = page.evaluate("window.__jackSeen")
             statuses = {status for _step, status, _fill in seen}
