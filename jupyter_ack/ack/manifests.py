@@ -42,7 +42,6 @@ from jupyter_ack.pipeline.rules import (
 )
 
 if TYPE_CHECKING:
-    from jupyter_ack.bundle.publish import Published
     from jupyter_ack.pipeline.definition import PipelineDefinition
 
 K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -226,11 +225,11 @@ def manifests(
     return Manifests(pipeline, execution, values)
 
 
-def annotate(built: Manifests, published: Published) -> Manifests:
+def annotate(built: Manifests, s3_uri: str, version_id: str | None) -> Manifests:
     """The same objects, annotated with where the definition was published (no rebuild)."""
-    extra = {ANNOTATION_S3_URI: published.s3_uri}
-    if published.version_id:
-        extra[ANNOTATION_VERSION] = published.version_id
+    extra = {ANNOTATION_S3_URI: s3_uri}
+    if version_id:
+        extra[ANNOTATION_VERSION] = version_id
     pipeline, execution = copy.deepcopy(built.pipeline), copy.deepcopy(built.execution)
     for doc in (pipeline, execution):
         if doc is not None:

@@ -1,5 +1,6 @@
-"""Notebook views over the core: the live :class:`StatusPanel` (anywidget) and its static
-snapshot. Importing this package is cheap; anywidget is imported with ``StatusPanel``."""
+"""Notebook views over the core: the ``%ack_*`` magics, the live :class:`StatusPanel` and the
+handoff card (anywidget; their static HTML comes from ``jupyter_ack.render.html``).
+Importing this package is cheap; anywidget is imported with ``StatusPanel``."""
 
 from __future__ import annotations
 

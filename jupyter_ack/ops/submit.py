@@ -189,7 +189,7 @@ def submit(
         )
         state = "published" if result.published.uploaded else "unchanged"
         emit("published", f"{state}: {result.published.s3_uri}")
-        built = annotate(built, result.published)
+        built = annotate(built, result.published.s3_uri, result.published.version_id)
     shown = built if (execute or cluster is None) else built.without_execution()
     result.manifests = shown
     emit("ready", f"objects ready: {', '.join(_names(shown))}")

@@ -59,12 +59,18 @@ class RunFollower:
         self._lock = threading.RLock()
         self._leases: list[Follow] = []
         self._unsubscribe: Callable[[], None] | None = None
+        self._stopped = False
 
     def start(self) -> RunFollower:
-        self._unsubscribe = subscribe(self.cluster, EXECUTIONS, self._on_event)
+        with self._lock:
+            if self._stopped:  # its only lease closed before the start: nobody is listening
+                return self
+            self._unsubscribe = subscribe(self.cluster, EXECUTIONS, self._on_event)
         return self
 
     def stop(self) -> None:
+        with self._lock:
+            self._stopped = True
         if self._unsubscribe:
             self._unsubscribe()
             self._unsubscribe = None
