@@ -70,6 +70,7 @@ def test_manifests_shape(defn: Any) -> None:
     assert json.loads(p["spec"]["pipelineDefinition"]) == defn.data  # a string of JSON
     assert e["spec"] == {
         "pipelineName": "abalone-demo",
+        "pipelineExecutionDisplayName": e["metadata"]["name"],  # how history finds it later
         "pipelineParameters": [
             {"name": "MseThreshold", "value": "7.5"},
             {"name": "ProcessingInstanceCount", "value": "2"},

@@ -197,9 +197,12 @@ def manifests(
     }
     execution = None
     if execute:
+        run = execution_name or run_name(base)
         espec: dict[str, Any] = {"pipelineName": pipeline_name}
-        if execution_display_name:
-            espec["pipelineExecutionDisplayName"] = execution_display_name
+        # SageMaker keeps the display name after the object is gone: history finds runs by it
+        display = execution_display_name or display_name_for(run)
+        if display:
+            espec["pipelineExecutionDisplayName"] = display
         if execution_description is not None:
             espec["pipelineExecutionDescription"] = execution_description
         if values:
@@ -215,7 +218,7 @@ def manifests(
             "apiVersion": API_VERSION,
             "kind": EXECUTION,
             "metadata": {
-                "name": execution_name or run_name(base),
+                "name": run,
                 "namespace": namespace,
                 "labels": dict(labels),
                 "annotations": dict(annotations),
@@ -223,6 +226,11 @@ def manifests(
             "spec": espec,
         }
     return Manifests(pipeline, execution, values)
+
+
+def display_name_for(run: str) -> str | None:
+    """The run's object name as its SageMaker display name, when SageMaker accepts it."""
+    return run if EXECUTION_DISPLAY_NAME.match(run) else None
 
 
 def annotate(built: Manifests, s3_uri: str, version_id: str | None) -> Manifests:

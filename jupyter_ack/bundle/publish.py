@@ -249,8 +249,11 @@ def _bundle_documents(
     annotations = {ANNOTATION_S3_URI: f"s3://{bucket}/{folder}/{DEFINITION_FILE}"}
     for doc in (pipeline, execution):
         doc["metadata"]["annotations"].update(annotations)
-    # A new run per `kubectl create`: the bundle's execution has a generated name.
-    del execution["metadata"]["name"]
+    # A new run per `kubectl create`: the bundle's execution has a generated name (and so no
+    # display name of its own; `jupyter-ack handoff --apply` names the run and sets one).
+    run = execution["metadata"].pop("name")
+    if execution["spec"].get("pipelineExecutionDisplayName") == run:
+        del execution["spec"]["pipelineExecutionDisplayName"]
     execution["metadata"]["generateName"] = f"{pipeline['metadata']['name']}-"
     return {
         "pipeline_name": name,

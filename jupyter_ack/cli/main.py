@@ -169,10 +169,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=cmd_list)
 
+    p = sub.add_parser(
+        "diff",
+        help="what changed between two definitions (steps, parameters, edges)",
+        description="Compare definition A (older) with B (newer). With A alone, an s3:// "
+        "object: its two newest versions. Exit 0 same, 1 different, 2 bad input.",
+    )
+    p.add_argument("a", metavar="A", help=DEF_HELP + "; s3://...?versionId=V picks a version")
+    p.add_argument(
+        "b", metavar="B", nargs="?", help="the newer definition (default: see A alone, above)"
+    )
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=cmd_diff)
+
     p = sub.add_parser("stop", help="stop a run (deletes its PipelineExecution; ACK stops it)")
     p.add_argument("run_name", metavar="RUN")
     _cluster_options(p)
     p.set_defaults(run=cmd_stop)
+
+    p = sub.add_parser(
+        "rerun", help="a new run of a run's pipeline: its parameters, -p overrides, some steps"
+    )
+    p.add_argument("source", metavar="RUN", help="the run to take the pipeline and values from")
+    p.add_argument("-p", "--parameter", action="append", default=[], metavar="K=V")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument(
+        "--from-step", metavar="STEP", help="run STEP and every step downstream of it"
+    )
+    which.add_argument("--steps", metavar="A,B", help="run only these steps")
+    p.add_argument("--run-name", help="the new run's object name (default: unique, by time)")
+    p.add_argument("--wait", action="store_true", help="follow it; exit 0 only if it succeeds")
+    p.add_argument("--timeout", type=float, default=None, help="give up waiting after SECONDS")
+    _cluster_options(p)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=cmd_rerun)
+
+    p = sub.add_parser(
+        "history", help="every run SageMaker knows for a pipeline, stopped and deleted included"
+    )
+    p.add_argument("pipeline", metavar="PIPELINE", help="the SageMaker name or the object's")
+    p.add_argument("--limit", type=int, default=50, help="at most this many runs (default 50)")
+    _cluster_options(p)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(run=cmd_history)
 
     from jupyter_ack.cli.sandbox import add_parser as add_sandbox_parser
 
@@ -543,7 +582,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     run = runs.find(_connect(args), args.run_name)
     json_lines = args.format == "json"
-    if args.watch:
+    if args.watch and run.in_cluster:
         view = None if json_lines else RunView(sys.stdout, live=True)
         with run.follow(steps=not args.no_steps) as lease:
             for status in lease.updates():
@@ -568,29 +607,79 @@ def cmd_list(args: argparse.Namespace) -> int:
     from jupyter_ack.ops import runs
 
     cluster = _connect(args)
-    pipelines = runs.list_pipelines(cluster)
-    found = runs.list_runs(cluster)
+    seen = runs.overview(cluster)
     if args.format == "json":
         doc = {
             "namespace": cluster.namespace,
-            "pipelines": [p.to_json() for p in pipelines],
-            "runs": [r.to_json() for r in found],
+            "pipelines": [p.to_json() for p in seen.pipelines],
+            "runs": [r.to_json() for r in seen.runs],
+            "note": seen.history_note,
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
         return EXIT_OK
     rows = [("PIPELINE", "SAGEMAKER NAME", "STATUS")] + [
-        (p.name, p.pipeline, p.status) for p in pipelines
+        (p.name, p.pipeline, p.status) for p in seen.pipelines
     ]
     table(sys.stdout, rows)
     sys.stdout.write("\n")
-    run_rows = [("RUN", "PIPELINE", "STATUS", "DURATION", "FAILURE")]
-    for r in reversed(found):  # oldest first: the newest ends up next to the prompt
-        failure = r.problem or r.failure_reason or ""
-        run_rows.append(
-            (r.name, r.pipeline, r.status, duration(r.duration_seconds()), one_line(failure)[:60])
-        )
-    table(sys.stdout, run_rows)
+    _runs_table(list(reversed(seen.runs)))  # oldest first: the newest ends next to the prompt
+    if seen.history_note:
+        sys.stdout.write(Colours(sys.stdout).dim(one_line(seen.history_note)) + "\n")
     return EXIT_OK
+
+
+def _runs_table(found: list[Any]) -> None:
+    """RUN, PIPELINE, STATUS, DURATION, FAILURE; runs only SageMaker still has are marked."""
+    run_rows = [("RUN", "PIPELINE", "STATUS", "DURATION", "FAILURE")]
+    for r in found:
+        failure = r.problem or r.failure_reason or ""
+        name = r.name if r.in_cluster else f"{r.name} (object gone)"
+        run_rows.append(
+            (name, r.pipeline, r.status, duration(r.duration_seconds()), one_line(failure)[:60])
+        )
+    table(sys.stdout, [tuple(one_line(c) for c in row) for row in run_rows])
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from jupyter_ack.ops import runs
+
+    if args.limit < 1:
+        raise UsageError("--limit takes a number of runs, at least 1")
+    found = runs.history(_connect(args), args.pipeline, args.limit)
+    if args.format == "json":
+        sys.stdout.write(json.dumps([r.to_json() for r in found], indent=2) + "\n")
+        return EXIT_OK
+    if not found:
+        sys.stdout.write(f"no runs of {one_line(args.pipeline)} in SageMaker\n")
+        return EXIT_OK
+    _runs_table(found)
+    return EXIT_OK
+
+
+def cmd_rerun(args: argparse.Namespace) -> int:
+    from jupyter_ack.ack.manifests import parse_assignments
+    from jupyter_ack.ops import runs
+    from jupyter_ack.ops.rerun import rerun
+
+    source = runs.get(_connect(args), args.source)
+    quiet = args.format == "json"
+    view = None if quiet else RunView(sys.stdout)
+    result = rerun(
+        source,
+        parameters=parse_assignments(args.parameter),
+        from_step=args.from_step,
+        steps=[s.strip() for s in args.steps.split(",") if s.strip()] if args.steps else None,
+        run_name=args.run_name,
+        wait=args.wait,
+        wait_timeout=args.timeout,
+        on_event=None if quiet else _say,
+        on_status=None if view is None else view.update,
+    )
+    if quiet:
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+    elif view is not None and result.run is not None:
+        view.finish(result.run)
+    return EXIT_ERRORS if result.run is not None and result.run.failed else EXIT_OK
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
@@ -601,6 +690,45 @@ def cmd_stop(args: argparse.Namespace) -> int:
         sys.stdout.write(Colours(sys.stdout).yellow("warning") + f": {result.warning}\n")
     sys.stdout.write(one_line(result.message) + "\n")
     return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """``jupyter-ack diff A B``: exit 0 when the definitions are the same, 1 when they differ,
+    2 when one cannot be read (or is not JSON).
+
+    With A alone (an ``s3://`` object without ``?versionId=``), its previous version is
+    compared with its latest. ``--format json`` prints ``DefinitionDiff.to_json()``:
+    ``same``, ``identical`` (same sha256), ``a`` and ``b`` (``source``, ``sha256``),
+    ``summary``, ``steps`` (``added``/``removed``: ``name``, ``type``, ``path``, ``parent``,
+    ``branch``; ``changed``: ``name``, ``type``, ``path``, ``moved``, ``changes`` of
+    ``pointer``, ``op`` add|remove|replace, ``old``, ``new``), ``parameters`` (``added``,
+    ``removed``, ``changed`` with ``fields``, ``old``, ``new``), ``edges`` (``added``,
+    ``removed``: ``from``, ``to``, ``kind``) and ``other`` (top-level changes outside steps
+    and parameters, as ``changes``). Long values are cut to 120 characters ending in "…".
+    """
+    from jupyter_ack.pipeline.sources import latest_versions, load
+
+    if args.b is None:
+        if not args.a.startswith("s3://"):
+            raise UsageError(
+                "diff needs two definitions, A and B",
+                hint="or one s3:// object, to compare its two newest versions",
+            )
+        first, second = latest_versions(args.a)
+    else:
+        first, second = args.a, args.b
+    a, b = load(first), load(second)
+    unreadable = [d for d in (a, b) if d.data is None]
+    for defn in unreadable:
+        write_diagnostics(sys.stderr, defn, defn.validate())
+    if unreadable:
+        return EXIT_USAGE
+    found = a.diff(b)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(found.to_json(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        found.write(sys.stdout)
+    return EXIT_OK if found.same else EXIT_ERRORS
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

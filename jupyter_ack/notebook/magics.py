@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError as IPythonUsageError
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
     from jupyter_ack.ack.cluster import Cluster
     from jupyter_ack.notebook.panel import StatusPanel
-    from jupyter_ack.ops.submit import SubmitEvent, SubmitResult
+    from jupyter_ack.ops.submit import OnEvent, SubmitEvent, SubmitResult
     from jupyter_ack.pipeline.definition import PipelineDefinition
     from jupyter_ack.status.model import RunStatus
 
@@ -195,7 +196,13 @@ class AckMagics(Magics):  # type: ignore[misc]
             "need_cluster": False,
             "cluster": (lambda: self._cluster(args, check=False)) if cluster else None,
         }
-        submission = Submission(defn, options)
+
+        def work(on_event: Any) -> SubmitResult:
+            from jupyter_ack.ops.submit import submit
+
+            return submit(defn, **options, on_event=on_event)
+
+        submission = Submission(defn, work, name=options["name"], panel=cluster)
         self.last = submission
         submission.start(background=background)
 
@@ -213,8 +220,51 @@ class AckMagics(Magics):  # type: ignore[misc]
             args = parse(self.ack_status, line)
             run = runs.find(self._cluster(args), args.run)
             panel = StatusPanel(run.definition())
-            display(panel.follow(run.cluster, run.name))
+            if run.in_cluster:
+                panel.follow(run.cluster, run.name)
+            else:  # stopped or deleted: SageMaker still has it
+                panel.show(run.status(), run.cluster)
+            display(panel)
             self.last = Submission.of_panel(panel)
+        except JupyterAckError as e:
+            _error(e)
+
+    @magic_arguments()
+    @argument("run", help="the run to take the pipeline and parameter values from")
+    @argument("-p", "--parameter", action="append", default=[], metavar="K=V")
+    @argument("--from-step", dest="from_step", help="run this step and every step after it")
+    @argument("--steps", help="run only these steps (A,B)")
+    @argument("--namespace", "-n", help="Kubernetes namespace")
+    @argument("--context", help="kubeconfig context")
+    @line_magic
+    def ack_rerun(self, line: str) -> None:
+        """Re-run a run: its pipeline and parameters (-p overrides), all steps, or from one
+        step on (--from-step) or a few (--steps A,B), taking the others from the run. Shows
+        the new run's live panel; the panel of a finished run offers the same on a click."""
+        try:
+            from jupyter_ack.ack.manifests import parse_assignments
+            from jupyter_ack.ops import runs
+            from jupyter_ack.ops.rerun import rerun
+
+            args = parse(self.ack_rerun, line)
+            source = runs.get(self._cluster(args), args.run)
+            values = parse_assignments(args.parameter)
+            steps = [s.strip() for s in (args.steps or "").split(",") if s.strip()] or None
+
+            def work(on_event: Any) -> SubmitResult:
+                return rerun(
+                    source,
+                    parameters=values,
+                    from_step=args.from_step,
+                    steps=steps,
+                    on_event=on_event,
+                )
+
+            submission = Submission(
+                source.definition(), work, name=args.run, panel=True, card=False
+            )
+            self.last = submission
+            submission.start()
         except JupyterAckError as e:
             _error(e)
 
@@ -296,37 +346,49 @@ def settings_html(settings: AckConfig) -> str:
 
 
 def list_html(cluster: Cluster) -> str:
-    """Pipelines and runs of the cluster's namespace as two escaped tables."""
+    """Pipelines and runs of the cluster's namespace (runs only SageMaker still has
+    included, marked) as two escaped tables."""
     from jupyter_ack.ops import runs
 
+    seen = runs.overview(cluster)
     p_rows = "".join(
         f"<tr><td>{esc(p.name)}</td><td>{esc(p.pipeline)}</td><td>{esc(p.status)}</td></tr>"
-        for p in runs.list_pipelines(cluster)
+        for p in seen.pipelines
     )
     r_rows = "".join(
         f"<tr><td>{esc(r.name)}</td><td>{esc(r.pipeline)}</td><td>{esc(r.status)}</td>"
-        f"<td>{esc(r.problem or r.failure_reason or '')}</td></tr>"
-        for r in runs.list_runs(cluster)
+        f"<td>{esc(r.problem or r.failure_reason or '')}</td>"
+        f"<td>{'' if r.in_cluster else 'object gone'}</td></tr>"
+        for r in seen.runs
     )
+    note = f"<div>{esc(seen.history_note)}</div>" if seen.history_note else ""
     return (
         f"<div>namespace {esc(cluster.namespace)}</div>"
         "<table class='jack-pipelines'><tr><th>pipeline</th><th>SageMaker name</th>"
         f"<th>status</th></tr>{p_rows}</table>"
         "<table class='jack-runs'><tr><th>run</th><th>pipeline</th><th>status</th>"
-        f"<th>failure</th></tr>{r_rows}</table>"
+        f"<th>failure</th><th></th></tr>{r_rows}</table>{note}"
     )
 
 
-QUIET_STAGES = ("validated", "ready")  # the definition's display and the card show these
-
-
 class Submission:
-    """One ``%ack_submit``'s displays (log, card, panel), drawn from ``ops.submit``'s events."""
+    """One ``%ack_submit`` (or ``%ack_rerun``): its displays (log, card, panel), drawn from the
+    events of the operation ``work`` runs (``ops.submit.submit``, ``ops.rerun.rerun``)."""
 
-    def __init__(self, definition: PipelineDefinition | None, options: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        definition: PipelineDefinition | None,
+        work: Callable[[OnEvent], SubmitResult] | None = None,
+        *,
+        name: str | None = None,
+        panel: bool = False,
+        card: bool = True,
+    ) -> None:
         self.definition = definition
-        self.options = options
-        self.name: str | None = options.get("name")
+        self.work = work
+        self.wants_panel = panel
+        self.wants_card = card
+        self.name = name
         self.result: SubmitResult | None = None
         self.card: str | None = None
         self.error: str | None = None
@@ -342,7 +404,7 @@ class Submission:
 
     @classmethod
     def of_panel(cls, panel: StatusPanel) -> Submission:
-        made = cls(panel.definition, {})
+        made = cls(panel.definition)
         made.panel = panel
         made.done.set()
         return made
@@ -350,8 +412,10 @@ class Submission:
     def start(self, background: bool = True) -> None:
         """Show the placeholders now; fill them from a thread (or right here)."""
         self._log = display(HTML(self._log_html()), display_id=True)
-        self._card = display(HTML("<div class='jack-card'>publishing\u2026</div>"), display_id=True)
-        if self.options.get("apply"):
+        if self.wants_card:
+            placeholder = HTML("<div class='jack-card'>publishing\u2026</div>")
+            self._card = display(placeholder, display_id=True)
+        if self.wants_panel:
             from jupyter_ack.notebook.panel import StatusPanel
 
             self.panel = StatusPanel(self.definition)
@@ -384,11 +448,9 @@ class Submission:
         return f'<div class="jack-log" style="color:{theme.MUTED}">{body}{error}</div>'
 
     def _work(self) -> None:
-        from jupyter_ack.ops.submit import submit
-
-        assert self.definition is not None  # a Submission made by a magic always has one
+        assert self.work is not None  # a Submission made by a magic always has work
         try:
-            self.result = submit(self.definition, **self.options, on_event=self._on_event)
+            self.result = self.work(self._on_event)
             self._finish(self.result)
         except JupyterAckError as e:
             self._fail(e.message + (f" ({e.hint})" if e.hint else ""))
@@ -400,9 +462,10 @@ class Submission:
     def _on_event(self, event: SubmitEvent) -> None:
         result = event.result
         self.result = result
-        if event.stage not in QUIET_STAGES:
+        shown_elsewhere = event.stage == "validated" or (event.stage == "ready" and self.wants_card)
+        if not shown_elsewhere:  # the definition's display and the card say those
             self._say(event.message)
-        if event.stage == "ready" and result.manifests is not None:
+        if event.stage == "ready" and result.manifests is not None and self.wants_card:
             self._show_card(result)
         elif event.stage == "handoff" and self.panel is not None:
             self.panel.message = event.message

@@ -113,7 +113,26 @@ function render({ model, el: root }) {
     legend.appendChild(item);
   }
   const steps = el("ul", "jack-step-list");
-  root.append(header, params, reason, note, dagBox, legend, steps);
+  // "Re-run from here": pick a step (its box or its row) of a finished run
+  const actions = el("div", "jack-actions");
+  const picked = el("span", "jack-picked");
+  const rerun = el("button", "jack-rerun", "Re-run from here");
+  actions.append(picked, rerun);
+  actions.hidden = true;
+  let pick = null;
+  root.append(header, params, reason, note, dagBox, legend, actions, steps);
+
+  const offerRerun = () => {
+    const run = model.get("run");
+    const open = Boolean(pick && run && run.finished && model.get("rerunnable"));
+    actions.hidden = !open;
+    picked.textContent = open ? `step ${pick}` : "";
+    for (const [name, node] of dag.nodes) node.g.classList.toggle("jack-picked-node", name === pick);
+  };
+  const choose = (name) => {
+    pick = pick === name ? null : name;
+    offerRerun();
+  };
 
   let dag = { svg: null, nodes: new Map() };
   const drawLayout = () => {
@@ -122,6 +141,17 @@ function render({ model, el: root }) {
     if ((layout.nodes || []).length) {
       dag = drawDag(layout);
       dagBox.appendChild(dag.svg);
+      for (const [name, node] of dag.nodes) {
+        node.g.setAttribute("tabindex", "0");
+        node.g.setAttribute("role", "button");
+        node.g.addEventListener("click", () => choose(name));
+        node.g.addEventListener("keydown", (e) => {
+          if (e.key === "Enter" || e.key === " ") {
+            e.preventDefault();
+            choose(name);
+          }
+        });
+      }
     } else dag = { svg: null, nodes: new Map() };
   };
 
@@ -151,7 +181,10 @@ function render({ model, el: root }) {
     for (const s of (run && run.steps) || []) {
       const li = el("li", "jack-step");
       li.dataset.status = s.status;
-      li.append(el("span", "jack-step-name", s.name), el("span", "jack-step-status", s.status));
+      const name = el("button", "jack-step-name", s.name);
+      name.addEventListener("click", () => choose(s.name));
+      li.append(name, el("span", "jack-step-status", s.status));
+      if (s.from_run) li.appendChild(el("span", "jack-step-from", "from the source run"));
       for (const [label, url] of [["console", s.console_url], ["logs", s.logs_url]]) {
         if (url && /^https:\/\//.test(url)) {
           const a = el("a", "jack-link", label);
@@ -164,7 +197,18 @@ function render({ model, el: root }) {
       if (s.failure_reason) li.appendChild(el("span", "jack-step-reason", s.failure_reason));
       steps.appendChild(li);
     }
+    offerRerun();
   };
+
+  rerun.addEventListener("click", () => {
+    const run = model.get("run");
+    if (!pick || !run) return;
+    const question = `Re-run ${run.name} from ${pick}? A new run starts with that step and every step after it; the others are taken from ${run.name}.`;
+    if (window.confirm(question)) {
+      rerun.disabled = true;
+      model.send({ type: "rerun", from_step: pick });
+    }
+  });
 
   stop.addEventListener("click", () => {
     const run = model.get("run");
@@ -178,6 +222,11 @@ function render({ model, el: root }) {
     if (msg && msg.type === "stop-result") {
       note.textContent = msg.message || "";
       stop.disabled = false;
+    } else if (msg && msg.type === "rerun-result") {
+      note.textContent = msg.message || "";
+      rerun.disabled = false;
+      if (msg.ok) pick = null;
+      offerRerun();
     }
   });
 
@@ -187,7 +236,9 @@ function render({ model, el: root }) {
     drawLayout();
     update();
   });
-  for (const name of ["run", "message", "stoppable", "title"]) model.on(`change:${name}`, update);
+  for (const name of ["run", "message", "stoppable", "rerunnable", "title"]) {
+    model.on(`change:${name}`, update);
+  }
   const timer = setInterval(() => {
     const run = model.get("run");
     if (run && !run.finished) time.textContent = elapsed(run);

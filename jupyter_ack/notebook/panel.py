@@ -41,6 +41,7 @@ class StatusPanel(anywidget.AnyWidget):  # type: ignore[misc]
     run = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)  # RunStatus json
     message = traitlets.Unicode("").tag(sync=True)  # a note (e.g. why there is no run)
     stoppable = traitlets.Bool(False).tag(sync=True)
+    rerunnable = traitlets.Bool(False).tag(sync=True)  # a finished run offers "Re-run from here"
     theme = traitlets.Dict().tag(sync=True)  # render.theme.to_json(): the shared palette
 
     def __init__(
@@ -61,6 +62,7 @@ class StatusPanel(anywidget.AnyWidget):  # type: ignore[misc]
         self.cluster: Cluster | None = None
         self.lease: Follow | None = None
         self.latest: RunStatus | None = None
+        self._following: str | None = None
         self.flushes = 0  # trait writes so far: what coalescing saves is visible in tests
         self._interval = 1.0 / max_rate
         self._lock = threading.Lock()
@@ -85,12 +87,26 @@ class StatusPanel(anywidget.AnyWidget):  # type: ignore[misc]
         self._wake.set()
 
     def follow(self, cluster: Cluster, name: str) -> StatusPanel:
-        """Watch the run ``name`` and push every change; enables the Stop button."""
+        """Watch the run ``name`` (instead of any run before) and push every change; enables
+        the Stop button, and "Re-run from here" once it has finished."""
         from jupyter_ack.ops.runs import Run
 
+        if self.lease is not None:
+            self.lease.close()
         self.cluster = cluster
+        self._following = name
+        self._final.clear()
         self.stoppable = True
+        self.rerunnable = True
         self.lease = Run(cluster, name).follow(self.push)
+        return self
+
+    def show(self, run: RunStatus, cluster: Cluster | None = None) -> StatusPanel:
+        """A run that is over and whose object is gone: SageMaker's final word on it."""
+        self.cluster = cluster
+        self._following = run.name
+        self.rerunnable = cluster is not None
+        self.push(run)
         return self
 
     def wait(self, timeout: float | None = None) -> RunStatus | None:
@@ -110,6 +126,8 @@ class StatusPanel(anywidget.AnyWidget):  # type: ignore[misc]
             self._closed.wait(self._interval)
 
     def _apply(self, run: RunStatus) -> None:
+        if self._following is not None and run.name != self._following:
+            return  # a late status of the run this panel followed before a re-run
         self.latest = run
         self.run = run.to_json()
         self.flushes += 1
@@ -123,8 +141,32 @@ class StatusPanel(anywidget.AnyWidget):  # type: ignore[misc]
     # the Stop button ----------------------------------------------------------------------
 
     def _on_front_end_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if isinstance(content, dict) and content.get("type") == "stop":
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "stop":
             self.send({"type": "stop-result", **self.stop_run()})
+        elif content.get("type") == "rerun":
+            step = content.get("from_step")
+            self.send({"type": "rerun-result", **self.rerun_from(str(step) if step else None)})
+
+    def rerun_from(self, step: str | None) -> dict[str, Any]:
+        """Re-run the shown run from ``step`` (``ops.rerun``), then follow the new run here."""
+        from jupyter_ack.ops import runs
+        from jupyter_ack.ops.rerun import rerun
+
+        run = self.latest
+        if self.cluster is None or run is None:
+            return {"ok": False, "message": "no run to re-run"}
+        try:
+            result = rerun(runs.get(self.cluster, run.name), from_step=step)
+        except JupyterAckError as e:
+            return {"ok": False, "message": e.message + (f" ({e.hint})" if e.hint else "")}
+        new = result.run_name
+        if new is None:
+            return {"ok": False, "message": "no run was created"}
+        self.message = f"re-run of {run.name} from {step}" if step else f"re-run of {run.name}"
+        self.follow(self.cluster, new)
+        return {"ok": True, "run": new, "message": self.message}
 
     def stop_run(self) -> dict[str, Any]:
         """Stop the run (``ops.runs``: a delete; the message says when ``retain`` keeps it)."""

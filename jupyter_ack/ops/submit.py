@@ -136,7 +136,7 @@ def submit(
 
     pipeline_name = name or definition.name or ""
     result = SubmitResult(namespace or "default", pipeline_name, dry_run=dry_run)
-    emit = _emitter(on_event, result)
+    emit = emitter(on_event, result)
 
     problem = definition.problem("nothing was published or applied")
     if problem:
@@ -228,17 +228,22 @@ def apply_objects(
     The second half of :func:`submit`, and the whole of the DevOps path (``jupyter-ack
     handoff --apply``), whose bundle names its run with ``generateName``.
     """
+    from jupyter_ack.ack.manifests import display_name_for
     from jupyter_ack.ack.manifests import run_name as new_run_name
 
     pname = str(pipeline["metadata"]["name"])
     result = result or SubmitResult(cluster.namespace, pname, cluster=cluster, dry_run=dry_run)
-    emit = _emitter(on_event, result)
+    emit = emitter(on_event, result)
 
     if execution is not None and not execution["metadata"].get("name"):
         # Name the run here, once: a retried create then finds it instead of starting another.
         execution = copy.deepcopy(execution)
         base = execution["metadata"].pop("generateName", "").rstrip("-") or pname
         execution["metadata"]["name"] = new_run_name(base)
+        spec = execution.setdefault("spec", {})
+        display = display_name_for(execution["metadata"]["name"])
+        if display and not spec.get("pipelineExecutionDisplayName"):
+            spec["pipelineExecutionDisplayName"] = display
     before = cluster.get(PIPELINES, pname)
     applied = cluster.apply(pipeline, dry_run=dry_run)
     result.pipeline = applied
@@ -336,7 +341,7 @@ def follow_to_end(
         return final
 
 
-def _emitter(on_event: OnEvent | None, result: SubmitResult) -> Callable[[str, str], None]:
+def emitter(on_event: OnEvent | None, result: SubmitResult) -> Callable[[str, str], None]:
     def emit(stage: str, message: str) -> None:
         if on_event is not None:
             on_event(SubmitEvent(stage, message, result))

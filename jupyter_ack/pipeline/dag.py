@@ -96,6 +96,35 @@ class Dag:
             out[e.target].append(e.source)
         return out
 
+    def downstream(self, step: str) -> list[str]:
+        """``step`` and every step that depends on it, through edges or by being nested in it
+        (a Condition's branches), in document order: what a re-run "from here" runs."""
+        succ = self.successors()
+        children: dict[str, list[str]] = {n: [] for n in self.nodes}
+        for node in self.nodes.values():
+            if node.parent in children:
+                children[node.parent].append(node.name)
+        found, todo = {step}, [step]
+        while todo:
+            current = todo.pop()
+            for nxt in succ.get(current, []) + children.get(current, []):
+                if nxt not in found:
+                    found.add(nxt)
+                    todo.append(nxt)
+        return [n for n in self.nodes if n in found]
+
+    def upstream(self, steps: list[str]) -> list[str]:
+        """Every step the given ones depend on, themselves excluded, in document order."""
+        pred = self.predecessors()
+        found: set[str] = set()
+        todo = list(steps)
+        while todo:
+            for prev in pred.get(todo.pop(), []):
+                if prev not in found and prev not in steps:
+                    found.add(prev)
+                    todo.append(prev)
+        return [n for n in self.nodes if n in found]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "nodes": [n.to_json() for n in self.nodes.values()],

@@ -44,6 +44,7 @@ class StepStatus:
     failure_reason: str | None = None
     attempt: int | None = None
     cache_hit: str | None = None
+    from_run: str | None = None  # a selective run's step taken from this source run (its ARN)
     job_arn: str | None = None
     console_url: str | None = None
     logs_url: str | None = None
@@ -69,6 +70,8 @@ class RunStatus:
     steps: tuple[StepStatus, ...] = ()
     steps_source: str = NOT_POLLED
     conditions: tuple[dict[str, Any], ...] = ()
+    in_cluster: bool = True  # False: only SageMaker still knows it (stopped, or object deleted)
+    selected_steps: tuple[str, ...] = ()  # a selective run: the steps it runs
 
     @property
     def finished(self) -> bool:
@@ -190,6 +193,39 @@ def from_object(obj: dict[str, Any]) -> RunStatus:
             if isinstance(p, dict)
         },
         conditions=tuple(c for c in status.get("conditions") or [] if isinstance(c, dict)),
+        selected_steps=tuple(
+            str(s.get("stepName"))
+            for s in (spec.get("selectiveExecutionConfig") or {}).get("selectedSteps") or []
+            if isinstance(s, dict)
+        ),
+    )
+
+
+def from_sagemaker(execution: dict[str, Any], namespace: str) -> RunStatus:
+    """A run as SageMaker describes it (a ListPipelineExecutions summary or a
+    DescribePipelineExecution answer), for runs whose ACK object is gone. Named by its display
+    name, which jupyter-ack sets to the PipelineExecution object's name."""
+    arn = str(execution.get("PipelineExecutionArn") or "")
+    state = str(execution.get("PipelineExecutionStatus") or "Pending")
+    parts = arn.split(":")
+    path = parts[5].split("/") if len(parts) > 5 else []
+    selective = execution.get("SelectiveExecutionConfig") or {}
+    return RunStatus(
+        name=str(execution.get("PipelineExecutionDisplayName") or (path[-1] if path else arn)),
+        namespace=namespace,
+        pipeline=path[1] if len(path) > 1 else "",
+        status=state,
+        failure_reason=(
+            execution.get("FailureReason")
+            or execution.get("PipelineExecutionFailureReason")
+            or None
+        ),
+        arn=arn or None,
+        region=parts[3] if len(parts) > 3 and parts[3] else None,
+        start=iso(execution.get("StartTime") or execution.get("CreationTime")),
+        end=iso(execution.get("LastModifiedTime")) if state in FINISHED else None,
+        in_cluster=False,
+        selected_steps=tuple(str(s.get("StepName")) for s in selective.get("SelectedSteps") or []),
     )
 
 
@@ -232,6 +268,9 @@ def steps_from_sagemaker(items: list[dict[str, Any]], region: str | None) -> tup
                 failure_reason=item.get("FailureReason") or None,
                 attempt=item.get("AttemptCount"),
                 cache_hit=(item.get("CacheHitResult") or {}).get("SourcePipelineExecutionArn"),
+                from_run=(item.get("SelectiveExecutionResult") or {}).get(
+                    "SourcePipelineExecutionArn"
+                ),
                 job_arn=job_arn,
                 console_url=_console_url(job_kind, job_arn, region),
                 logs_url=_logs_url(job_kind, job_arn, region),

@@ -17,6 +17,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,7 +87,8 @@ def lab(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, s
     work.mkdir()
     nb = nbformat.read(NOTEBOOK, as_version=4)
     stop_at = next(i for i, c in enumerate(nb.cells) if "sb.stop()" in c.source)
-    nb.cells.insert(stop_at, nbformat.v4.new_code_cell(XSS_CELL))
+    # The sandbox stays up (the kernel's end stops it) so that the test can re-run from a step.
+    nb.cells[stop_at] = nbformat.v4.new_code_cell(XSS_CELL)
     nbformat.write(nb, work / "quickstart.ipynb")
     port, token = _free_port(), secrets.token_hex(16)
     env = {
@@ -160,7 +162,17 @@ def test_quickstart_in_the_browser(lab: tuple[str, str, str]) -> None:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            reruns: list[str] = []
+
+            def on_dialog(dialog: Any) -> None:
+                if dialog.message.startswith("Re-run "):  # the panel's confirm: say yes
+                    reruns.append(dialog.message)
+                    dialog.accept()
+                else:  # anything else (an alert from injected markup) is a failure
+                    dialogs.append(dialog.message)
+                    dialog.dismiss()
+
+            page.on("dialog", on_dialog)
             page.add_init_script(OBSERVER)
             page.goto(f"{base}/{url}?token={token}")
             page.wait_for_function(
@@ -206,6 +218,23 @@ def test_quickstart_in_the_browser(lab: tuple[str, str, str]) -> None:
             assert page.locator("img[src='x']").count() == 0
             page.locator(".jack-panel").last.scroll_into_view_if_needed()
             page.screenshot(path=str(ARTIFACTS / f"quickstart-xss-{front}.png"))
+
+            # "Re-run from here": pick a finished step on the DAG, confirm, and the same panel
+            # follows the new run, which takes the steps before it from the first run
+            panel.scroll_into_view_if_needed()
+            panel.locator(".jack-node[data-step='TrainAbaloneModel']").click()
+            assert panel.locator(".jack-picked").text_content() == "step TrainAbaloneModel"
+            panel.locator(".jack-rerun").click()
+            panel.locator(".jack-note", has_text="re-run of").wait_for(timeout=60_000)
+            assert reruns
+            assert "from TrainAbaloneModel" in reruns[0]
+            panel.locator(".jack-step-from").first.wait_for(timeout=120_000)
+            panel.locator(".jack-status[data-status='Succeeded']").wait_for(timeout=120_000)
+            taken = panel.locator(".jack-step:has(.jack-step-from) .jack-step-name")
+            assert "PreprocessAbaloneData" in taken.all_text_contents()
+            ran = panel.locator(".jack-step:not(:has(.jack-step-from)) .jack-step-name")
+            assert "TrainAbaloneModel" in ran.all_text_contents()
+            panel.screenshot(path=str(ARTIFACTS / f"quickstart-rerun-{front}.png"))
             assert dialogs == []
         finally:
             browser.close()

@@ -42,7 +42,8 @@ def test_load_ext_is_cheap_and_registers_the_magics() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.strip() == (
-        "[] ['ack_config', 'ack_handoff', 'ack_list', 'ack_status', 'ack_stop', 'ack_submit'] True"
+        "[] ['ack_config', 'ack_handoff', 'ack_list', 'ack_rerun', 'ack_status', 'ack_stop',"
+        " 'ack_submit'] True"
     )
 
 
@@ -244,6 +245,35 @@ def test_submit_status_list_stop_on_the_sandbox(
     )
     assert left is None or left["metadata"].get("deletionTimestamp")  # ACK's finalizer runs
     assert "no run &#x27;nope&#x27;" in run_magic(shell, "ack_stop", "nope")
+
+    # the object is gone; SageMaker still has the run, and the magics still find it
+    from kubernetes import client as kube
+
+    from tests.sandbox.conftest import wait_for
+
+    custom = kube.CustomObjectsApi(sandbox_env.kube_client())
+    wait_for(custom, "pipelineexecutions", ns, final.name, lambda o: o is None)
+    run_magic(shell, "ack_status", final.name)
+    kept = magics.last_submission()
+    assert kept is not None
+    assert kept.panel is not None
+    shown = kept.panel.wait(timeout=30)
+    assert shown is not None
+    assert shown.status == "Succeeded"
+    assert sorted(s.name for s in shown.steps) == every_step
+    kept.panel.close()
+
+    run_magic(shell, "ack_rerun", f"{final.name} -p MseThreshold=8")
+    again_sub = magics.last_submission()
+    assert again_sub is not None
+    rerun = again_sub.wait(timeout=60)
+    assert again_sub.error is None, again_sub.error
+    assert rerun is not None
+    assert rerun.name != final.name
+    assert rerun.status == "Succeeded"
+    assert rerun.parameters["MseThreshold"] == "8"
+    assert any(f"re-run of {final.name}" in line for line in again_sub.lines)
+    again_sub.panel.close() if again_sub.panel else None
     sub.panel.close() if sub.panel else None
     assert json.dumps(final.to_json())  # the model stays serialisable for the front end
 
