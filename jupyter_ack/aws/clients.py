@@ -7,6 +7,7 @@ boto3 is imported here, on first use only.
 from __future__ import annotations
 
 import os
+import shlex
 from typing import Any
 
 from jupyter_ack.errors import AwsError, JupyterAckError
@@ -85,18 +86,58 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def s3_get_text(uri: str) -> str:
-    """Read an S3 object as UTF-8 text."""
+# S3's answers to a GET of a version that is not there: NoSuchVersion for a well-formed id,
+# InvalidArgument ("Invalid version id specified") for one S3 could never have issued
+NO_SUCH_VERSION = {"NoSuchVersion", "InvalidArgument"}
+# ListObjectVersions entries read when looking for an object's newest versions: a few spare
+# for delete markers, never a paginated walk of a bucket's whole history
+VERSIONS_PAGE = 10
+
+
+def s3_get_text(uri: str, version_id: str | None = None) -> str:
+    """Read an S3 object (that version of it, when ``version_id`` is given) as UTF-8 text."""
     bucket, key = parse_s3_uri(uri)
+    params = {"Bucket": bucket, "Key": key}
+    if version_id is not None:
+        params["VersionId"] = version_id
     try:
-        body = client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        body = client("s3").get_object(**params)["Body"].read()
     except Exception as e:
+        if version_id is not None and error_code(e) in NO_SUCH_VERSION:
+            raise AwsError(
+                f"no version {version_id} of {uri}",
+                hint="list its versions with `aws s3api list-object-versions --bucket "
+                f"{shlex.quote(bucket)} --prefix {shlex.quote(key)}`",
+            ) from None
         raise describe(e, f"reading {uri}") from None
     try:
         text: str = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise AwsError(f"{uri}: not UTF-8 text") from None
     return text
+
+
+def s3_latest_versions(uri: str, count: int = 2) -> list[str]:
+    """The version ids of an object's ``count`` newest versions, newest first (fewer when it
+    has fewer; one, ``"null"``, when the bucket is not versioned).
+
+    One ListObjectVersions call of at most :data:`VERSIONS_PAGE` entries: an object's
+    versions are listed before those of any longer key it prefixes, newest first, so the
+    first page holds what is wanted without walking the bucket's history.
+    """
+    bucket, key = parse_s3_uri(uri)
+    try:
+        page = client("s3").list_object_versions(
+            Bucket=bucket, Prefix=key, MaxKeys=max(count, VERSIONS_PAGE)
+        )
+    except Exception as e:
+        raise describe(e, f"listing the versions of {uri}") from None
+    found = [
+        str(v["VersionId"])
+        for v in page.get("Versions") or []
+        if v.get("Key") == key and v.get("VersionId")
+    ]
+    return found[:count]
 
 
 def error_code(exc: BaseException) -> str:

@@ -703,8 +703,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
     ``branch``; ``changed``: ``name``, ``type``, ``path``, ``moved``, ``changes`` of
     ``pointer``, ``op`` add|remove|replace, ``old``, ``new``), ``parameters`` (``added``,
     ``removed``, ``changed`` with ``fields``, ``old``, ``new``), ``edges`` (``added``,
-    ``removed``: ``from``, ``to``, ``kind``) and ``other`` (top-level changes outside steps
-    and parameters, as ``changes``). Long values are cut to 120 characters ending in "…".
+    ``removed``: ``from``, ``to``, ``kind``) and ``other`` (changes outside the steps and
+    parameters, each ``pointer``, ``op``, ``old``, ``new``). Values longer than 120
+    characters are cut to 120 ending in "…" (see ``DefinitionDiff.to_json``).
     """
     from jupyter_ack.pipeline.sources import latest_versions, load
 

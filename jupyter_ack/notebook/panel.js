@@ -175,7 +175,9 @@ function render({ model, el: root }) {
       node.rect.setAttribute("fill", fill);
       node.rect.setAttribute("stroke", stroke);
       node.g.dataset.status = s ? s.status : "";
-      node.sub.textContent = s ? `${node.type} \u00b7 ${s.status}` : node.type;
+      node.g.classList.toggle("jack-node-reused", Boolean(s && s.from_run));
+      const reused = s && s.from_run ? " \u00b7 reused" : "";
+      node.sub.textContent = s ? `${node.type} \u00b7 ${s.status}${reused}` : node.type;
     }
     steps.replaceChildren();
     for (const s of (run && run.steps) || []) {

@@ -3,9 +3,11 @@ by the caller's), of every step or of a selection (SageMaker's selective executi
 
 A selection is ``from_step`` (that step and everything downstream of it in the DAG) or an
 explicit ``steps`` list; the steps outside it are taken from the source run, so it must have
-finished. What SageMaker would refuse later, in a status condition, is refused here first,
-with the reason: an unfinished source run, a step the pipeline does not have, and a
-definition that changed since the source run in a step the selection reads from.
+finished. What SageMaker would refuse later (and ACK would retry, in a status condition) is
+refused here first, with the reason: an unfinished source run, a step the pipeline does not
+have, a step left out between two selected ones, a step the selection needs that did not
+succeed in the source run, and a definition that changed since the source run in a step the
+selection reads from.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ def rerun(
     selected = _selection(definition, from_step, steps)
     if selected:
         _check_source(before, source.name)
+        _check_needs(definition, source, selected)
         _check_unchanged(definition, before, selected)
     spec = pipeline.get("spec") or {}
     values = {**before.parameters, **(parameters or {})}
@@ -111,7 +114,15 @@ def _selection(
         )
     if from_step:
         return dag.downstream(from_step)
-    return [n for n in dag.nodes if n in set(wanted)]
+    chosen = set(wanted)
+    after = {n for s in chosen for n in dag.downstream(s)} - chosen
+    between = [n for n in dag.upstream(list(chosen)) if n in after]
+    if between:
+        raise ManifestError(
+            [f"steps between two selected ones must be selected too: {', '.join(between)}"],
+            hint=f"--steps {','.join(n for n in dag.nodes if n in chosen or n in between)}",
+        )
+    return [n for n in dag.nodes if n in chosen]
 
 
 def _check_source(source: RunStatus, name: str) -> None:
@@ -126,6 +137,29 @@ def _check_source(source: RunStatus, name: str) -> None:
             f"run {name} never started in SageMaker ({source.problem or source.status}): "
             "there are no steps to take from it",
             hint="re-run it whole (without --from-step / --steps)",
+        )
+
+
+def _check_needs(definition: PipelineDefinition, source: Run, selected: list[str]) -> None:
+    """Every step a selected one reads from directly (and that is not selected itself) must
+    have succeeded in the source run: its outputs are what the new run reuses."""
+    pred = definition.dag.predecessors()
+    needed = sorted({p for s in selected for p in pred.get(s, []) if p not in selected})
+    if not needed:
+        return
+    try:
+        ran = {s.name: s.status for s in source.status(steps=True).steps}
+    except Exception:  # no step list (no AWS access): SageMaker itself will judge
+        return
+    if not ran:
+        return
+    missing = [f"{n} ({ran.get(n, 'did not run')})" for n in needed if ran.get(n) != "Succeeded"]
+    if missing:
+        first = next(n for n in definition.dag.nodes if n in needed and ran.get(n) != "Succeeded")
+        raise SubmitError(
+            f"the selected steps need {', '.join(missing)} from run {source.name}, which did "
+            "not succeed there",
+            hint=f"re-run from that step instead: --from-step {first}",
         )
 
 

@@ -16,6 +16,7 @@ from jupyter_ack.pipeline.diagnostics import Diagnostic, errors, has_errors
 
 if TYPE_CHECKING:
     from jupyter_ack.pipeline.dag import Dag
+    from jupyter_ack.pipeline.diff import DefinitionDiff
     from jupyter_ack.pipeline.layout import Layout
 
 
@@ -125,6 +126,21 @@ class PipelineDefinition:
         first = f" (first: {found[0].code}: {found[0].message})" if found else ""
         n = len(found)
         return f"the definition has {n} error{'s' * (n != 1)}{first}; {consequence}"
+
+    def diff(self, other: Any) -> DefinitionDiff:
+        """What changed from this definition to ``other`` (the newer one): steps, parameters
+        and edges, so a change can be reviewed before it is published or applied.
+
+        ``other`` is a definition or anything ``load`` accepts (``"s3://b/k?versionId=V"``,
+        a file, an SDK pipeline).
+        """
+        from jupyter_ack.pipeline.diff import diff
+
+        if not isinstance(other, PipelineDefinition):
+            from jupyter_ack.pipeline.sources import load
+
+            other = load(other)
+        return diff(self, other)
 
     # drawing ------------------------------------------------------------------------------
 

@@ -5,6 +5,10 @@
 ``s3://`` object, or ``file.py:NAME`` / ``package.module:NAME``. Text that is not valid JSON
 still loads: the result carries a ``JSON_SYNTAX`` diagnostic with line and column, so a
 notebook or the CLI can show where the paste went wrong instead of a traceback.
+
+An ``s3://bucket/key?versionId=V`` URI reads that version of the object (what a handoff
+records, and what ``jupyter-ack diff`` compares); :func:`latest_versions` names the two
+newest versions of an object, to compare what was published last with what came before.
 """
 
 from __future__ import annotations
@@ -20,8 +24,12 @@ from typing import Any
 from jupyter_ack.errors import SourceError
 from jupyter_ack.pipeline.definition import PipelineDefinition
 from jupyter_ack.pipeline.diagnostics import Diagnostic
+from jupyter_ack.render.text import one_line
 
 _PY_FILE_REF = re.compile(r"^(?P<file>.+\.py):(?P<name>[A-Za-z_][\w.]*)$")
+# the last "?versionId=" (an S3 key may itself hold "?"); a version id is printable ASCII
+_S3_VERSION = re.compile(r"^(?P<uri>s3://.+)\?versionId=(?P<version>[^&?]*)$")
+_VERSION_ID = re.compile(r"[!-~]{1,1024}")
 _MODULE_REF = re.compile(
     r"^(?P<module>[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*)*):(?P<name>[A-Za-z_][\w.]*)$"
 )
@@ -130,14 +138,65 @@ def _decode(raw: bytes, where: str) -> str:
         ) from None
 
 
+def split_version(uri: str) -> tuple[str, str | None]:
+    """``s3://bucket/key?versionId=V`` -> (``s3://bucket/key``, ``V``); any other URI -> (it,
+    None). Raises :class:`SourceError` for a version id S3 could not have issued (empty, or
+    with spaces or control characters), before any request is made."""
+    from urllib.parse import unquote
+
+    m = _S3_VERSION.match(uri)
+    if m is None:
+        return uri, None
+    version = unquote(m["version"])
+    if not _VERSION_ID.fullmatch(version):
+        raise SourceError(
+            f"{one_line(uri)}: {one_line(version)!r} is not an S3 version id",
+            hint=f"list the versions with `aws s3api list-object-versions` ({one_line(m['uri'])})",
+        )
+    return m["uri"], version
+
+
+def latest_versions(uri: str) -> tuple[str, str]:
+    """The two newest versions of an S3 object as ``?versionId=`` URIs, (older, newer).
+
+    Raises :class:`SourceError` when the object has fewer than two versions: there is
+    nothing to compare, and the message says why (no such object, or no versioning).
+    """
+    from jupyter_ack.aws.clients import s3_latest_versions
+    from jupyter_ack.errors import JupyterAckError
+
+    base, version = split_version(uri)
+    if version is not None:
+        raise SourceError(
+            f"{one_line(uri)} names one version; give the object without ?versionId=",
+            hint="or give two definitions to compare",
+        )
+    try:
+        found = s3_latest_versions(base, 2)
+    except JupyterAckError as e:
+        raise SourceError(one_line(e.message), e.hint and one_line(e.hint)) from None
+    if len(found) < 2:
+        if not found:
+            why, hint = "no versions found", "check the key: `aws s3 ls` lists what is there"
+        elif found == ["null"]:
+            why = "one version only (the bucket is not versioned)"
+            hint = "turn on versioning (`aws s3api put-bucket-versioning`) to keep each publish"
+        else:
+            why, hint = "one version only: nothing to compare it with", None
+        raise SourceError(f"{one_line(base)}: {why}", hint=hint or "give two definitions: A B")
+    newer, older = found
+    return f"{base}?versionId={older}", f"{base}?versionId={newer}"
+
+
 def _load_s3(uri: str, name: str | None) -> PipelineDefinition:
     from jupyter_ack.aws.clients import s3_get_text
     from jupyter_ack.errors import JupyterAckError
 
+    base, version = split_version(uri)
     try:
-        text = s3_get_text(uri)
+        text = s3_get_text(base, version)
     except JupyterAckError as e:  # for a reader of definitions, an S3 failure is unreadable input
-        raise SourceError(e.message, e.hint) from None
+        raise SourceError(one_line(e.message), e.hint and one_line(e.hint)) from None
     return from_text(text, source=uri, name=name)
 
 

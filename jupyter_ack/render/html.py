@@ -14,6 +14,7 @@ from jupyter_ack.render.svg import esc
 
 if TYPE_CHECKING:
     from jupyter_ack.pipeline.definition import PipelineDefinition
+    from jupyter_ack.pipeline.diff import DefinitionDiff
     from jupyter_ack.status.model import RunStatus
 
 
@@ -117,3 +118,51 @@ def snapshot_html(definition: PipelineDefinition | None, run: RunStatus | None) 
         svg = definition.to_svg(status=step_status(run))
         dag = f'<div style="overflow:auto;max-height:640px">{svg}</div>'
     return f'<div class="jack-snapshot">{run_header_html(run)}{dag}{steps_table_html(run)}</div>'
+
+
+def diff_html(d: DefinitionDiff) -> str:
+    """A definition diff: the newer DAG with added and changed steps marked, the removed steps
+    listed (they are not in that DAG), and a table of every change. All text escaped: names,
+    pointers and values come from the definitions."""
+    from jupyter_ack.render.svg import svg
+
+    added, changed, removed = (theme.DIFF_COLOURS[k] for k in ("added", "changed", "removed"))
+    meta = esc(f"{d.a.source} \u2192 {d.b.source} \u00b7 {d.summary()}")
+    head = (
+        f"<div><strong>{esc(d.b.name or 'pipeline definition')}: changes</strong> "
+        f'<span style="color:{theme.MUTED}">{meta}</span></div>'
+    )
+    if d.same:
+        return f'<div class="jack-diff">{head}</div>'
+    legend = " ".join(
+        f'<span style="background:{fill};border:1px solid {stroke};padding:0 6px;'
+        f'border-radius:4px">{word}</span>'
+        for word, (fill, stroke) in (("added", added), ("changed", changed), ("removed", removed))
+    )
+    drawing = ""
+    if d.b.data is not None and d.b.dag.nodes:
+        picture = svg(d.b.layout, title=d.b.name, marks=d.marks())
+        drawing = f'<div style="overflow:auto;max-height:640px">{picture}</div>'
+    gone = ""
+    if d.steps_removed:
+        names = ", ".join(
+            f'<span data-step="{esc(s.name)}">{esc(s.name)}</span> ({esc(s.type or "no type")})'
+            for s in d.steps_removed
+        )
+        gone = (
+            f'<div class="jack-diff-removed" style="color:{removed[1]};margin:4px 0">'
+            f"removed steps: {names}</div>"
+        )
+    colour = {"+": added[1], "-": removed[1], "~": changed[1]}
+    rows = "".join(
+        f'<tr><td style="color:{colour[r.mark]};font-weight:700">{esc(r.mark)}</td>'
+        f"<td>{esc(r.what)}</td><td>{esc(r.name)}</td><td><code>{esc(r.detail)}</code></td>"
+        f"<td><code>{esc(r.old)}</code></td><td><code>{esc(r.new)}</code></td></tr>"
+        for r in d.rows()
+    )
+    table = (
+        '<table class="jack-diff-changes" style="border-collapse:collapse;margin:4px 0">'
+        "<thead><tr><th></th><th>what</th><th>name</th><th>where</th><th>old</th>"
+        f"<th>new</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+    return f'<div class="jack-diff">{head}<div>{legend}</div>{drawing}{gone}{table}</div>'

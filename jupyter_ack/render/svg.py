@@ -36,9 +36,15 @@ def svg(
     status: dict[str, str] | None = None,
     diagnostics: Iterable[Diagnostic] = (),
     title: str | None = None,
+    marks: dict[str, str] | None = None,
 ) -> str:
-    """The layout as a standalone SVG document (also valid inline in HTML)."""
+    """The layout as a standalone SVG document (also valid inline in HTML).
+
+    ``marks`` (step name -> ``added`` or ``changed``, from a definition diff) colours those
+    steps with the theme's diff palette, so a review sees at a glance what a change touches.
+    """
     status = status or {}
+    marks = marks or {}
     flagged = _flagged_steps(diagnostics)
     uid = "jack" + hashlib.sha1(repr(layout.to_json()).encode()).hexdigest()[:8]
     w, h = max(layout.width, 120.0), max(layout.height, 40.0)
@@ -79,16 +85,26 @@ def svg(
             )
     for n in layout.nodes:
         state = status.get(n.name)
+        mark = marks.get(n.name)
         fill, stroke = theme.status_fill(state)
+        if mark and not state:
+            fill, stroke = theme.diff_fill(mark)
         if n.name in flagged and not state:
             stroke = theme.DANGER
         band = theme.TYPE_COLOURS.get(n.type or "", theme.DEFAULT_TYPE)
         tip = f"{n.name} ({n.type or 'no type'})" + (f": {state}" if state else "")
         subtitle = f"{n.type or '?'} \u00b7 {state}" if state else (n.type or "?")
+        diff_attr = ""
+        if mark:
+            tip += f" [{mark}]"
+            if not state:
+                subtitle += f" \u00b7 {mark}"
+            diff_attr = f' data-diff="{esc(mark)}"'
         if n.name in flagged:
             tip += "\n" + "\n".join(flagged[n.name])
         out.append(
-            f'<g class="jack-node" data-step="{esc(n.name)}" data-status="{esc(state or "")}">'
+            f'<g class="jack-node" data-step="{esc(n.name)}" data-status="{esc(state or "")}"'
+            f"{diff_attr}>"
             f"<title>{esc(tip)}</title>"
             f'<rect x="{n.x:g}" y="{n.y:g}" width="{n.width:g}" height="{n.height:g}" rx="7" '
             f'fill="{fill}" stroke="{stroke}" stroke-width="1.5"/>'

@@ -43,6 +43,14 @@ EDGES: dict[str, tuple[str, str]] = {
     "condition": ("#d97706", ""),
 }
 
+# diff mark -> (fill, stroke): steps added or changed in the newer definition of a diff are
+# drawn in these; removed ones (absent from the newer DAG) are listed in the removed colour
+DIFF_COLOURS: dict[str, tuple[str, str]] = {
+    "added": ("#dcfce7", "#16a34a"),
+    "changed": ("#fef3c7", "#d97706"),
+    "removed": ("#fee2e2", "#dc2626"),
+}
+
 TEXT = "#0f172a"
 MUTED = "#64748b"
 DANGER = "#dc2626"
@@ -65,6 +73,11 @@ def status_text(status: str | None) -> str:
     return MUTED if status in (None, "", "Pending") else RUNNING
 
 
+def diff_fill(mark: str | None) -> tuple[str, str]:
+    """(fill, stroke) of a step box marked ``added`` or ``changed`` by a diff."""
+    return DIFF_COLOURS.get(mark or "", IDLE)
+
+
 def edge_style(kind: str) -> str:
     """The SVG ``style`` of an edge of this kind."""
     colour, dash = EDGES.get(kind, EDGES["data"])
@@ -79,6 +92,7 @@ def to_json() -> dict[str, Any]:
         "status": {k: list(v) for k, v in STATUS_COLOURS.items()},
         "idle": list(IDLE),
         "edges": {k: list(v) for k, v in EDGES.items()},
+        "diff": {k: list(v) for k, v in DIFF_COLOURS.items()},
         "text": TEXT,
         "muted": MUTED,
         "danger": DANGER,

@@ -663,12 +663,17 @@ def _execution_request(spec: dict[str, Any]) -> dict[str, Any]:
         req["ParallelismConfiguration"] = {"MaxParallelExecutionSteps": parallelism}
     selective = spec.get("selectiveExecutionConfig")
     if selective:
-        req["SelectiveExecutionConfig"] = {
-            "SourcePipelineExecutionArn": selective.get("sourcePipelineExecutionARN"),
+        config: dict[str, Any] = {
             "SelectedSteps": [
                 {"StepName": s.get("stepName", "")} for s in selective.get("selectedSteps") or []
             ],
         }
+        # Optional in the API (a selection with no upstream needs none): like the generated
+        # controller, send it only when set; boto3 would refuse a None.
+        source = selective.get("sourcePipelineExecutionARN")
+        if source:
+            config["SourcePipelineExecutionArn"] = source
+        req["SelectiveExecutionConfig"] = config
     if spec.get("pipelineVersionID") is not None:
         req["PipelineVersionId"] = spec["pipelineVersionID"]
     return req

@@ -9,6 +9,22 @@ makes unknown pipelines and executions a ``ResourceNotFound`` as in the real API
 :func:`start_moto` also serves it over HTTP on loopback for boto3, the ACK controller emulator
 and the tests.
 
+Also simulated, because a "re-run" needs them as SageMaker has them:
+
+- selective execution (``SelectiveExecutionConfig``): only the selected steps run; the steps
+  they depend on are listed with the source execution's result (status, times, metadata and
+  attempt count as the source listed them) plus ``SelectiveExecutionResult``; what SageMaker
+  refuses is refused with its error code (see :func:`_check_selective`). Known: a listed step
+  that was not selected carries the source's ARN there (the SDK's integration tests check
+  it), steps downstream of the selection that are not selected do not run. Chosen here, as
+  the API does not say: which of them are listed (the selection's ancestors that succeeded in
+  the source) and that they show the source's own row;
+- pipeline versions: version 1 at CreatePipeline, a new one at each UpdatePipeline that
+  changes the definition (as parsed JSON); StartPipelineExecution runs ``PipelineVersionId``
+  (the latest when not given) and DescribePipelineExecution says which version ran;
+- ListPipelineExecutions keeps every execution (stopped ones, and ones whose ACK object was
+  deleted, with their final status), sorts, filters and pages as the API does.
+
 The seam with moto is kept thin and typed ``Any``: moto's objects are read and written
 by attribute, as moto's own code does. Pinned to moto >=5.2.5,<5.3 (see pyproject).
 """
@@ -35,8 +51,10 @@ from .simulation import (
     Plan,
     RunConfig,
     RunEvents,
+    SelectionError,
     SimulationSettings,
     StepState,
+    check_selection,
     evaluate,
 )
 
@@ -53,8 +71,14 @@ DEFAULT_PAGE = 100  # MaxResults when not given (the API maximum: nothing is cut
 MAX_PAGE = 100
 JOB_NAME_MAX = 63  # training, processing, transform jobs and models
 TUNING_NAME_MAX = 32
+MAX_SELECTED_STEPS = 50
 _DISPLAY_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,81}$")
+_EXECUTION_ARN = re.compile(
+    r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:pipeline\/.*\/execution\/.*$"
+)
+_SOURCE_STATUSES = ("Succeeded", "Failed", "Stopped")  # what a selective execution may reuse
 _RUN_ATTR = "jupyter_ack_run"  # where a moto FakePipelineExecution keeps its simulation
+_VERSIONS_ATTR = "jupyter_ack_versions"  # where a moto FakePipeline keeps its definitions
 
 _LOCK = threading.RLock()  # the moto server answers on several threads
 
@@ -208,6 +232,19 @@ def _execution_lookup(pipelines: dict[str, Any], arn: str) -> Any:
 # The simulation attached to one moto execution -------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Listed:
+    """One item of ListPipelineExecutionSteps, with what it sorts and pages by."""
+
+    start: float
+    index: int  # document order in the execution's definition: the tie-break
+    status: str
+    shape: Mapping[str, Any]
+
+    def key(self) -> list[Any]:
+        return [self.start, self.index]
+
+
 @dataclass
 class _Run:
     plan: Plan
@@ -218,6 +255,11 @@ class _Run:
     updated_at: float
     stop_tokens: set[str] = field(default_factory=set)
     retry_tokens: set[str] = field(default_factory=set)
+    version_id: int = 1  # the pipeline version it runs
+    selective: dict[str, Any] | None = None  # SelectiveExecutionConfig as given, for Describe
+    # Steps whose results a selective execution reuses, as listed when it started: a later
+    # retry of the source must not rewrite what this execution stood on.
+    reused: tuple[_Listed, ...] = ()
 
 
 def _definition_data(definition: Any) -> Any:
@@ -230,16 +272,24 @@ def _definition_data(definition: Any) -> Any:
     return definition
 
 
-def _new_run(backend: Any, execution: Any, definition: Any, start: float) -> _Run:
+def _new_run(
+    backend: Any,
+    execution: Any,
+    definition: Any,
+    start: float,
+    selected: list[str] | None = None,
+) -> _Run:
     execution_id = execution.arn.rsplit("/", 1)[-1]
     given = {p["Name"]: p["Value"] for p in execution.pipeline_parameters or []}
     plan = Plan.from_definition(_definition_data(definition) or {}, given, execution_id)
+    if selected is not None:
+        plan = plan.selecting(selected)
     parallelism = (execution.parallelism_configuration or {}).get("MaxParallelExecutionSteps")
     rng = random.SystemRandom()
     alphabet = string.ascii_lowercase + string.digits
     versions: dict[str, int] = {}
     for spec in plan.steps.values():
-        if spec.type == "RegisterModel":
+        if spec.type == "RegisterModel" and plan.runs(spec.name):  # reused: registers nothing
             group = _package_group(plan, spec.name)
             versions[spec.name] = _next_package_version(backend, group, versions, plan)
     return _Run(
@@ -271,6 +321,43 @@ def _state(backend: Any, execution: Any) -> tuple[_Run, ExecutionState]:
     overrides = settings.overrides_for(execution.arn, execution.pipeline_execution_display_name)
     config = run.config.with_overrides(overrides)
     return run, evaluate(run.plan, config, run.events, settings.clock())
+
+
+def _listed(run: _Run, state: ExecutionState, execution_arn: str) -> list[_Listed]:
+    """What ListPipelineExecutionSteps lists: the steps this execution ran, then the ones a
+    selective execution reuses (unsorted)."""
+    own = [
+        _Listed(s.start, s.index, s.status, _step_shape(run, s, execution_arn)) for s in state.steps
+    ]
+    return own + list(run.reused)
+
+
+# Pipeline versions -------------------------------------------------------------------------------
+
+
+def _versions(pipeline: Any) -> list[Any]:
+    """The definitions of a pipeline's versions (version N at N - 1). moto has no versions:
+    the first look records the current definition as version 1, and every UpdatePipeline goes
+    through :func:`update_pipeline`, so nothing is missed."""
+    versions: list[Any] | None = getattr(pipeline, _VERSIONS_ATTR, None)
+    if versions is None:
+        versions = [pipeline.pipeline_definition]
+        setattr(pipeline, _VERSIONS_ATTR, versions)
+    return versions
+
+
+def _version(pipeline: Any, version_id: Any) -> tuple[int, Any]:
+    """The id and definition StartPipelineExecution runs: ``version_id``, else the latest."""
+    versions = _versions(pipeline)
+    if version_id is None:
+        return len(versions), versions[-1]
+    number = int(version_id)
+    if not 1 <= number <= len(versions):
+        raise _not_found(
+            f"Pipeline version {number} of pipeline '{pipeline.pipeline_name}' does not exist "
+            f"(versions: 1 to {len(versions)})."
+        )
+    return number, versions[number - 1]
 
 
 # Parameters --------------------------------------------------------------------------------------
@@ -455,6 +542,74 @@ def _result(body: Any) -> Any:
     return ActionResult(body)
 
 
+def _check_selective(
+    backend: Any, pipeline: Any, config: Mapping[str, Any], plan: Plan
+) -> tuple[list[str], tuple[_Listed, ...]]:
+    """Refuse a ``SelectiveExecutionConfig`` as SageMaker does; return the selected step names
+    and the source's listed steps the execution reuses, marked with SelectiveExecutionResult.
+
+    In this order: SelectedSteps missing, empty or over 50 (the API's input validation, a
+    ValidationException); a SourcePipelineExecutionArn that is not an execution ARN
+    (ValidationException); one that does not exist (ResourceNotFound, as every call naming
+    an unknown execution); one of another pipeline, or still Executing or Stopping
+    (ValidationException: the source must be finished; the SDK documents Succeeded, Failed
+    and Stopped); then the DAG checks of :func:`check_selection` (ValidationException).
+    """
+    member = "selectiveExecutionConfig.selectedSteps"
+    steps = config.get("SelectedSteps")
+    if not isinstance(steps, list):
+        raise _invalid(
+            f"1 validation error detected: Value null at '{member}' failed to satisfy "
+            "constraint: Member must not be null"
+        )
+    names = [str(s.get("StepName", "")) if isinstance(s, dict) else "" for s in steps]
+    if not names:
+        raise _constraint("[]", member, "Member must have length greater than or equal to 1")
+    if len(names) > MAX_SELECTED_STEPS:
+        raise _constraint(
+            "[" + ", ".join(names) + "]",
+            member,
+            f"Member must have length less than or equal to {MAX_SELECTED_STEPS}",
+        )
+    source_arn = config.get("SourcePipelineExecutionArn")
+    source: dict[str, _Listed] | None = None
+    if source_arn is not None:
+        if not _EXECUTION_ARN.match(str(source_arn)):
+            raise _constraint(
+                source_arn,
+                "selectiveExecutionConfig.sourcePipelineExecutionArn",
+                f"Member must satisfy regular expression pattern: {_EXECUTION_ARN.pattern}",
+            )
+        owner, execution = _find_execution(backend.pipelines, source_arn)
+        if owner is not pipeline:
+            raise _invalid(
+                f"Invalid SourcePipelineExecutionArn: {source_arn}. It is an execution of "
+                f"pipeline '{owner.pipeline_name}', not of pipeline '{pipeline.pipeline_name}'."
+            )
+        run, state = _state(backend, execution)
+        if state.status not in _SOURCE_STATUSES:
+            raise _invalid(
+                f"Invalid SourcePipelineExecutionArn: {source_arn}. The source pipeline "
+                f"execution is in status {state.status}; it must be Succeeded, Failed or "
+                "Stopped."
+            )
+        source = {str(r.shape["StepName"]): r for r in _listed(run, state, execution.arn)}
+    try:
+        statuses = None if source is None else {n: r.status for n, r in source.items()}
+        reused = check_selection(plan, names, statuses, source_arn)
+    except SelectionError as e:
+        raise _invalid(str(e)) from e
+    rows = []
+    for name in reused:
+        row = (source or {})[name]
+        shape = {
+            **row.shape,
+            "SelectiveExecutionResult": {"SourcePipelineExecutionArn": source_arn},
+        }
+        rows.append(_Listed(row.start, plan.steps[name].index, row.status, shape))
+    return names, tuple(rows)
+
+
 def start_pipeline_execution(self: Any) -> Any:
     with _LOCK:
         backend = self.sagemaker_backend
@@ -463,7 +618,7 @@ def start_pipeline_execution(self: Any) -> Any:
         for earlier in pipeline.pipeline_executions.values():
             if token and earlier.client_request_token == token:  # idempotent retry of a call
                 return _result({"PipelineExecutionArn": earlier.arn})
-        definition = pipeline.pipeline_definition
+        version_id, definition = _version(pipeline, self._get_param("PipelineVersionId"))
         data = _definition_data(definition)
         declared = data.get("Parameters") if isinstance(data, dict) else None
         given = self._get_param("PipelineParameters") or []
@@ -476,6 +631,13 @@ def start_pipeline_execution(self: Any) -> Any:
                 "pipelineExecutionDisplayName",
                 f"Member must satisfy regular expression pattern: {_DISPLAY_NAME.pattern}",
             )
+        selective = self._get_param("SelectiveExecutionConfig")
+        selected: list[str] | None = None
+        reused: tuple[_Listed, ...] = ()
+        if selective is not None:
+            values = {p["Name"]: p["Value"] for p in given}
+            plan = Plan.from_definition(data or {}, values)
+            selected, reused = _check_selective(backend, pipeline, selective, plan)
         started = backend.start_pipeline_execution(
             pipeline.pipeline_name,
             display or f"execution-{int(now * 1000)}",  # what SageMaker names it
@@ -486,8 +648,14 @@ def start_pipeline_execution(self: Any) -> Any:
         )
         execution = pipeline.pipeline_executions[started["PipelineExecutionArn"]]
         execution.creation_time = execution.start_time = execution.last_modified_time = _dt(now)
+        execution.pipeline_definition_for_execution = definition  # the version it runs
         pipeline.last_execution_time = _dt(now)
-        setattr(execution, _RUN_ATTR, _new_run(backend, execution, definition, now))
+        run = _new_run(backend, execution, definition, now, selected)
+        run.version_id = version_id
+        if selective is not None:
+            run.selective = dict(selective)
+            run.reused = reused
+        setattr(execution, _RUN_ATTR, run)
         return _result({"PipelineExecutionArn": execution.arn})
 
 
@@ -518,6 +686,9 @@ def describe_pipeline_execution(self: Any) -> Any:
             out["FailureReason"] = state.failure_reason
         if execution.parallelism_configuration:
             out["ParallelismConfiguration"] = execution.parallelism_configuration
+        if run.selective is not None:
+            out["SelectiveExecutionConfig"] = run.selective
+        out["PipelineVersionId"] = run.version_id
         return _result(out)
 
 
@@ -526,7 +697,14 @@ def list_pipeline_executions(self: Any) -> Any:
         backend = self.sagemaker_backend
         pipeline = _pipeline_lookup(backend.pipelines, self._get_param("PipelineName"))
         descending = _sort_order(self._get_param("SortOrder"))
-        by_arn = self._get_param("SortBy") == "PipelineExecutionArn"
+        sort_by = self._get_param("SortBy")
+        if sort_by not in (None, "CreationTime", "PipelineExecutionArn"):
+            raise _constraint(
+                sort_by,
+                "sortBy",
+                "Member must satisfy enum value set: [CreationTime, PipelineExecutionArn]",
+            )
+        by_arn = sort_by == "PipelineExecutionArn"
         after, before = self._get_param("CreatedAfter"), self._get_param("CreatedBefore")
         rows = []
         for execution in pipeline.pipeline_executions.values():
@@ -569,20 +747,39 @@ def list_pipeline_execution_steps(self: Any) -> Any:
         _, execution = _find_execution(backend.pipelines, arn)
         descending = _sort_order(self._get_param("SortOrder"))
         run, state = _state(backend, execution)
-
-        def key(step: StepState) -> list[Any]:
-            return [step.start, step.index]
-
-        steps = sorted(state.steps, key=key, reverse=descending)
+        rows = sorted(_listed(run, state, execution.arn), key=_Listed.key, reverse=descending)
         page, token = _page(
-            steps, key, descending, self._get_param("MaxResults"), self._get_param("NextToken")
+            rows,
+            _Listed.key,
+            descending,
+            self._get_param("MaxResults"),
+            self._get_param("NextToken"),
         )
-        out: dict[str, Any] = {
-            "PipelineExecutionSteps": [_step_shape(run, s, execution.arn) for s in page]
-        }
+        out: dict[str, Any] = {"PipelineExecutionSteps": [dict(row.shape) for row in page]}
         if token:
             out["NextToken"] = token
         return _result(out)
+
+
+def update_pipeline(self: Any) -> Any:
+    """moto's UpdatePipeline, plus the version it creates when the definition changes (the
+    API answers with ``PipelineVersionId``), and a pipeline named by its ARN as well."""
+    with _LOCK:
+        backend = self.sagemaker_backend
+        pipeline = _pipeline_lookup(backend.pipelines, self._get_param("PipelineName"))
+        versions = _versions(pipeline)
+        backend.update_pipeline(
+            pipeline.pipeline_name,
+            pipeline_display_name=self._get_param("PipelineDisplayName"),
+            pipeline_definition=self._get_param("PipelineDefinition"),
+            pipeline_definition_s3_location=self._get_param("PipelineDefinitionS3Location"),
+            pipeline_description=self._get_param("PipelineDescription"),
+            role_arn=self._get_param("RoleArn"),
+            parallelism_configuration=self._get_param("ParallelismConfiguration"),
+        )
+        if _definition_data(pipeline.pipeline_definition) != _definition_data(versions[-1]):
+            versions.append(pipeline.pipeline_definition)
+        return _result({"PipelineArn": pipeline.arn, "PipelineVersionId": len(versions)})
 
 
 def stop_pipeline_execution(self: Any) -> Any:
@@ -661,6 +858,7 @@ _HANDLERS: dict[str, Callable[[Any], Any]] = {
     "list_pipeline_executions": list_pipeline_executions,
     "list_pipeline_execution_steps": list_pipeline_execution_steps,
     "stop_pipeline_execution": stop_pipeline_execution,
+    "update_pipeline": update_pipeline,
     "update_pipeline_execution": update_pipeline_execution,
     "retry_pipeline_execution": retry_pipeline_execution,
 }

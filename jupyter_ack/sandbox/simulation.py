@@ -20,7 +20,13 @@ Semantics (the real service's where we know them, simplified where said):
 - a stop request turns every running step to Stopping, and Stopped a moment later; nothing
   starts after it; the execution is Stopping, then Stopped;
 - a retry (of a Failed execution) runs the failed steps again, then what had not run; an
-  injected failure applies to a step's first attempt only (a retry models fixing the cause).
+  injected failure applies to a step's first attempt only (a retry models fixing the cause);
+- a selective execution (``Plan.selected``) runs only the selected steps, in DAG order, with
+  the same durations and injected failures; a predecessor that is not selected counts as
+  Succeeded (its result is reused from the source execution, which :func:`check_selection`
+  has checked before the start); steps that are not selected never run and are never listed
+  by the model (the glue lists the reused ones with the source's result); a Condition that is
+  not selected chooses no branch, so a selected step nested in it runs (it was asked for).
 
 No moto import here: :mod:`jupyter_ack.sandbox.sagemaker` is the glue.
 """
@@ -29,7 +35,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -110,6 +116,7 @@ class Plan:
     steps: Mapping[str, StepSpec]  # document order
     parameters: Mapping[str, str]  # declared defaults overridden by the execution's values
     execution_id: str = ""
+    selected: frozenset[str] | None = None  # a selective execution's steps; None: all of them
 
     @classmethod
     def from_definition(
@@ -161,6 +168,48 @@ class Plan:
     def fail_message(self, name: str) -> str:
         args = self.steps[name].body.get("Arguments")
         return self.render(args.get("ErrorMessage") if isinstance(args, dict) else None)
+
+    def selecting(self, names: Iterable[str]) -> Plan:
+        """The same plan for a selective execution of ``names`` (checked by the caller)."""
+        return replace(self, selected=frozenset(names))
+
+    def runs(self, name: str) -> bool:
+        """Whether this execution may run ``name`` (every step, unless it is selective)."""
+        return self.selected is None or name in self.selected
+
+    def successors(self) -> dict[str, list[str]]:
+        """The reverse of the predecessors, in document order."""
+        out: dict[str, list[str]] = {name: [] for name in self.steps}
+        for spec in self.steps.values():
+            for p in spec.predecessors:
+                if p in out:
+                    out[p].append(spec.name)
+        return out
+
+    def ancestors(self, names: Iterable[str]) -> list[str]:
+        """Every step that ``names`` depend on, directly or not, themselves excluded, in
+        document order."""
+        start = set(names)
+        return _reach(start, lambda n: self.steps[n].predecessors if n in self.steps else (), self)
+
+    def descendants(self, names: Iterable[str]) -> list[str]:
+        """Every step that depends on ``names``, directly or not, themselves excluded, in
+        document order."""
+        succ = self.successors()
+        return _reach(set(names), lambda n: succ.get(n, ()), self)
+
+
+def _reach(start: set[str], step: Callable[[str], Iterable[str]], plan: Plan) -> list[str]:
+    """The steps reached from ``start`` by following ``step`` (iteratively: DAGs can be deep),
+    ``start`` excluded, in document order so that answers and messages are stable."""
+    found: set[str] = set()
+    todo = list(start)
+    while todo:
+        for nxt in step(todo.pop()):
+            if nxt not in found and nxt not in start:
+                found.add(nxt)
+                todo.append(nxt)
+    return [n for n in plan.steps if n in found]
 
 
 def format_value(value: Any) -> str:
@@ -354,6 +403,7 @@ def skipped_steps(plan: Plan, config: RunConfig) -> set[str]:
             off_branch = (
                 parent is not None
                 and parent.type == "Condition"
+                and plan.runs(parent.name)  # a reused Condition chooses nothing here
                 and spec.branch != ("if" if config.outcome(parent.name) else "else")
             )
             if off_branch or any(p in skipped for p in spec.predecessors):
@@ -365,10 +415,11 @@ def skipped_steps(plan: Plan, config: RunConfig) -> set[str]:
 def timeline(plan: Plan, config: RunConfig, events: RunEvents) -> Timeline:
     """Play the execution forward, event by event, until nothing is left to happen."""
     skipped = skipped_steps(plan, config)
-    pending = [n for n in plan.steps if n not in skipped]  # document order
+    pending = [n for n in plan.steps if plan.runs(n) and n not in skipped]  # document order
     attempts: dict[str, list[_Attempt]] = {}
     running: dict[str, _Attempt] = {}
-    succeeded: set[str] = set()
+    # A selective execution reuses the source's results of the steps it does not run.
+    succeeded: set[str] = {n for n in plan.steps if not plan.runs(n)}
     failed: set[str] = set()
     retries = sorted(events.retries)
     t = events.start
@@ -443,3 +494,84 @@ def _begin(plan: Plan, config: RunConfig, name: str, number: int, t: float) -> _
 def evaluate(plan: Plan, config: RunConfig, events: RunEvents, now: float) -> ExecutionState:
     """The state of an execution at ``now``."""
     return timeline(plan, config, events).at(now)
+
+
+# Selective execution: what SageMaker checks before it starts one ------------------------------
+
+
+class SelectionError(ValueError):
+    """A selection StartPipelineExecution refuses (a ValidationException); the text is the
+    API's message where it is known, else worded the same way."""
+
+
+def check_selection(
+    plan: Plan,
+    names: Sequence[str],
+    source: Mapping[str, str] | None,
+    source_arn: str | None,
+) -> tuple[str, ...]:
+    """Check ``names`` as ``SelectedSteps`` against the definition the execution will run, and
+    return the steps whose results it reuses from the source execution, in document order.
+
+    ``source`` maps the steps of the source execution to their final status (a step that did
+    not run there is absent); ``None`` when no source is given. Refused, in this order:
+
+    - a step the definition does not have;
+    - a step that is not selected but lies on a path between two selected ones (the API's
+      "all step(s) in all path(s) between two selected steps should be included");
+    - a selected step with a direct predecessor (data, property file, ``DependsOn`` or its
+      Condition) that is not selected and did not succeed in the source; only direct ones,
+      as only their outputs are read. With no source at all this is the API's own message.
+
+    Steps are matched by name: a definition changed since the source ran is allowed (it is
+    how a fixed step is re-run), but a needed step added since has no result to reuse.
+    The reused steps are the selected steps' ancestors that succeeded in the source.
+    """
+    selected = list(dict.fromkeys(names))  # order kept, repeats dropped
+    unknown = [n for n in selected if n not in plan.steps]
+    if unknown:
+        raise SelectionError(
+            f"Invalid SelectedSteps: the steps {_names(unknown)} are not in the pipeline "
+            "definition."
+        )
+    chosen = set(selected)
+    upstream = plan.ancestors(chosen)
+    between = [n for n in plan.descendants(chosen) if n in set(upstream)]
+    if between:
+        raise SelectionError(
+            "Invalid SelectedSteps: all steps on the paths between two selected steps must be "
+            f"selected too; not selected: {_names(between)}."
+        )
+    needing: list[str] = []
+    missing: list[str] = []
+    for name in plan.steps:
+        if name not in chosen:
+            continue
+        unmet = [
+            p
+            for p in plan.steps[name].predecessors
+            if p not in chosen and (source is None or source.get(p) != "Succeeded")
+        ]
+        if unmet:
+            needing.append(name)
+            missing += [p for p in unmet if p not in missing]
+    if needing:
+        missing = [n for n in plan.steps if n in missing]
+        head = (
+            f"Invalid SourcePipelineExecutionArn: {source_arn or 'null'}. The selected steps "
+            f"{_names(needing)} have dependencies on {_names(missing)}"
+        )
+        if source is None:
+            raise SelectionError(head)  # word for word what the API says
+        found = ", ".join(f"{n}: {source.get(n, 'did not run')}" for n in missing)
+        raise SelectionError(
+            f"{head} that did not succeed in the source pipeline execution ({found})."
+        )
+    if source is None:
+        return ()
+    return tuple(n for n in upstream if source.get(n) == "Succeeded")
+
+
+def _names(names: Iterable[str]) -> str:
+    """A list as the API's messages print one (Java's ``List.toString``)."""
+    return "[" + ", ".join(names) + "]"

@@ -234,6 +234,9 @@ def test_quickstart_in_the_browser(lab: tuple[str, str, str]) -> None:
             assert "PreprocessAbaloneData" in taken.all_text_contents()
             ran = panel.locator(".jack-step:not(:has(.jack-step-from)) .jack-step-name")
             assert "TrainAbaloneModel" in ran.all_text_contents()
+            assert panel.locator(".jack-actions").is_hidden()  # nothing picked any more
+            reused = panel.locator(".jack-node.jack-node-reused[data-step='PreprocessAbaloneData']")
+            assert reused.count() == 1  # the DAG marks the step taken from the first run
             panel.screenshot(path=str(ARTIFACTS / f"quickstart-rerun-{front}.png"))
             assert dialogs == []
         finally:

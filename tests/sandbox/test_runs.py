@@ -109,6 +109,22 @@ def test_rerun_from_the_failed_step_runs_only_it_and_what_follows(
     assert failed.code == 1
     assert "TrainAbaloneModel" in failed.out
 
+    later = cli(sandbox, "rerun", "fails-1", "--from-step", "EvaluateAbaloneModel", "-n", namespace)
+    assert later.code == 1
+    assert "need TrainAbaloneModel (Failed) from run fails-1" in later.err
+    assert "--from-step TrainAbaloneModel" in later.err
+    gap = cli(
+        sandbox,
+        "rerun",
+        "fails-1",
+        "--steps",
+        "TrainAbaloneModel,CheckMSEAbaloneEvaluation",
+        "-n",
+        namespace,
+    )
+    assert gap.code == 1
+    assert "must be selected too: EvaluateAbaloneModel" in gap.err
+
     r = cli(
         sandbox,
         "rerun",

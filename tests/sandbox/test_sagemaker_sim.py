@@ -26,8 +26,18 @@ from jupyter_ack.sandbox.simulation import (
     Plan,
     RunConfig,
     RunEvents,
+    SelectionError,
     StepState,
+    check_selection,
     evaluate,
+)
+from tests.sandbox.conftest import (
+    GROUP,
+    VERSION,
+    condition,
+    execution_manifest,
+    pipeline_manifest,
+    wait_for,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -254,6 +264,78 @@ def test_render_evaluates_join_parameters_and_execution_id() -> None:
     assert plan.render(True) == "true"
     other = {"Get": "Steps.B.ModelArtifacts.S3ModelArtifacts"}
     assert plan.render(other) == json.dumps(other)
+
+
+def test_a_selective_plan_runs_only_its_steps_in_dag_order() -> None:
+    plan, config = model()
+    selective = plan.selecting(["B", "Cond", "R", "L", "F"])
+    events = RunEvents(start=T0)
+    # A and C are not selected: their results count as reused, so B starts at once.
+    assert statuses(evaluate(selective, config, events, T0 + 5)) == {"B": "Executing"}
+    done = evaluate(selective, config, events, T0 + 100)
+    assert [s.name for s in done.steps] == ["B", "Cond", "R", "L"]  # F: the else branch
+    assert [(s.start, s.end) for s in done.steps] == [
+        (T0, T0 + 10),
+        (T0 + 10, T0 + 12),
+        (T0 + 12, T0 + 22),
+        (T0 + 22, T0 + 32),
+    ]
+    assert (done.status, done.last_modified) == ("Succeeded", T0 + 32)
+
+
+def test_a_selective_plan_keeps_injected_failures_and_runs_branches_it_selects() -> None:
+    plan, config = model(fail_steps={"B": "boom"})
+    failed = evaluate(plan.selecting(["B", "Cond"]), config, RunEvents(start=T0), T0 + 100)
+    assert statuses(failed) == {"B": "Failed"}
+    assert (failed.status, failed.failure_reason) == ("Failed", EXECUTION_FAILURE_REASON)
+    # R sits in Cond's if branch; Cond is reused, not run, so it chooses nothing here.
+    branch = evaluate(plan.selecting(["R", "L"]), config, RunEvents(start=T0), T0 + 100)
+    assert (statuses(branch), branch.status) == ({"R": "Succeeded", "L": "Succeeded"}, "Succeeded")
+
+
+def test_check_selection_returns_the_reused_steps_or_says_what_is_wrong() -> None:
+    plan = Plan.from_definition(DEFINITION)
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p/execution/source123456"
+    b_failed = {"A": "Succeeded", "B": "Failed", "C": "Succeeded"}
+    assert check_selection(plan, ["B", "Cond", "R", "L", "F", "B"], b_failed, arn) == ("A", "C")
+    assert check_selection(plan, ["A", "B"], None, None) == ()  # nothing upstream: no source
+    refused = [
+        (
+            ["Nope", "A", "Other"],
+            b_failed,
+            "Invalid SelectedSteps: the steps [Nope, Other] are not in the pipeline definition.",
+        ),
+        (
+            ["A", "Cond"],
+            b_failed,
+            "Invalid SelectedSteps: all steps on the paths between two selected steps must be "
+            "selected too; not selected: [B, C].",
+        ),
+        (
+            ["B", "C"],
+            None,
+            "Invalid SourcePipelineExecutionArn: null. The selected steps [B, C] have "
+            "dependencies on [A]",
+        ),
+        (
+            ["Cond", "R"],
+            b_failed,
+            f"Invalid SourcePipelineExecutionArn: {arn}. The selected steps [Cond] have "
+            "dependencies on [B] that did not succeed in the source pipeline execution "
+            "(B: Failed).",
+        ),
+        (
+            ["L"],
+            {"A": "Succeeded"},
+            f"Invalid SourcePipelineExecutionArn: {arn}. The selected steps [L] have "
+            "dependencies on [Cond, R] that did not succeed in the source pipeline execution "
+            "(Cond: did not run, R: did not run).",
+        ),
+    ]
+    for names, source, message in refused:
+        with pytest.raises(SelectionError) as info:
+            check_selection(plan, names, source, arn if source is not None else None)
+        assert str(info.value) == message
 
 
 # boto3 over HTTP against moto ---------------------------------------------------------------------
@@ -615,6 +697,418 @@ def test_reset_forgets_everything(
     assert sm.list_pipelines()["PipelineSummaries"] == []
 
 
+# Re-runs: selective execution, versions, the execution list ------------------------------------
+
+# A re-run from EvaluateAbaloneModel: the step and everything downstream of it.
+FROM_EVALUATE = [
+    "EvaluateAbaloneModel",
+    "CheckMSEAbaloneEvaluation",
+    "RegisterAbaloneModel",
+    "CreateAbaloneModel",
+    "NotifyModelRegistered",
+    "AbaloneMSEFail",
+]
+MISSING_ARN = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/abalone/execution/nosuchrun123"
+
+
+def selection(source: str | None, *steps: str) -> dict[str, Any]:
+    """A SelectiveExecutionConfig as the API takes it (and DescribePipelineExecution gives it)."""
+    config: dict[str, Any] = {"SelectedSteps": [{"StepName": name} for name in steps]}
+    if source is not None:
+        config["SourcePipelineExecutionArn"] = source
+    return config
+
+
+def failed_run(sim: SimulationSettings, sm: Any, step: str = "EvaluateAbaloneModel") -> str:
+    """Create the abalone pipeline and run it once, failing at ``step`` (that run only)."""
+    sim.executions["source"] = ExecutionOverrides(fail_steps={step: "ClientError: bad input"})
+    arn = start(sm, ABALONE, PipelineExecutionDisplayName="source")
+    assert finished(sm, arn)["PipelineExecutionStatus"] == "Failed"
+    return arn
+
+
+def rerun(sm: Any, source: str | None, *steps: str, **kwargs: Any) -> str:
+    started = sm.start_pipeline_execution(
+        PipelineName="abalone", SelectiveExecutionConfig=selection(source, *steps), **kwargs
+    )
+    return str(started["PipelineExecutionArn"])
+
+
+def summaries(sm: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    pages = sm.get_paginator("list_pipeline_executions").paginate(PipelineName="abalone", **kwargs)
+    return [s for page in pages for s in page["PipelineExecutionSummaries"]]
+
+
+def test_selective_rerun_from_the_failed_step_runs_it_and_what_follows(
+    sim: SimulationSettings, sm: Any
+) -> None:
+    source = failed_run(sim, sm)
+    before = {s["StepName"]: s for s in all_steps(sm, source)}
+    assert before["EvaluateAbaloneModel"]["StepStatus"] == "Failed"
+    arn = rerun(sm, source, *FROM_EVALUATE, PipelineExecutionDisplayName="rerun-1")
+    described = finished(sm, arn)
+    assert described["PipelineExecutionStatus"] == "Succeeded"
+    assert "FailureReason" not in described
+    assert described["PipelineExecutionDisplayName"] == "rerun-1"
+    assert described["SelectiveExecutionConfig"] == selection(source, *FROM_EVALUATE)
+
+    steps = all_steps(sm, arn)
+    by_name = {s["StepName"]: s for s in steps}
+    reused = {name for name, s in by_name.items() if "SelectiveExecutionResult" in s}
+    ran = set(by_name) - reused
+    assert reused == {"PreprocessAbaloneData", "TrainAbaloneModel"}  # what Evaluate needs
+    assert ran == set(FROM_EVALUATE) - {"AbaloneMSEFail"}  # the else branch is not taken
+    for name in reused:  # the source's own result, marked with where it comes from
+        assert by_name[name] == {
+            **before[name],
+            "SelectiveExecutionResult": {"SourcePipelineExecutionArn": source},
+        }
+    execution_id = arn.rsplit("/", 1)[1]
+    for name in ran:
+        assert (by_name[name]["StepStatus"], by_name[name]["AttemptCount"]) == ("Succeeded", 1)
+        assert by_name[name]["StartTime"] >= described["CreationTime"]
+    evaluate_job = by_name["EvaluateAbaloneModel"]["Metadata"]["ProcessingJob"]["Arn"]
+    assert f"/pipelines-{execution_id}-evaluateabalonemodel-" in evaluate_job
+    assert (
+        by_name["CheckMSEAbaloneEvaluation"]["StartTime"]
+        >= by_name["EvaluateAbaloneModel"]["EndTime"]
+    )
+    assert [s["StepName"] for s in steps][-2:] == ["TrainAbaloneModel", "PreprocessAbaloneData"]
+    oldest_first = all_steps(sm, arn, SortOrder="Ascending", PaginationConfig={"PageSize": 3})
+    assert oldest_first == steps[::-1]
+
+    untouched = sm.describe_pipeline_execution(PipelineExecutionArn=source)
+    assert untouched["PipelineExecutionStatus"] == "Failed"
+    assert "SelectiveExecutionConfig" not in untouched
+    assert all("SelectiveExecutionResult" not in s for s in all_steps(sm, source))
+
+
+def test_selective_reruns_keep_injected_failures_and_chain(
+    sim: SimulationSettings, sm: Any
+) -> None:
+    first = failed_run(sim, sm)
+    sim.fail_steps["RegisterAbaloneModel"] = "ValidationError: no such group"
+    second = rerun(sm, first, *FROM_EVALUATE)
+    done = finished(sm, second)
+    assert (done["PipelineExecutionStatus"], done["FailureReason"]) == (
+        "Failed",
+        EXECUTION_FAILURE_REASON,
+    )
+    failed = [s for s in all_steps(sm, second) if s["StepStatus"] == "Failed"]
+    assert [(s["StepName"], s["FailureReason"]) for s in failed] == [
+        ("RegisterAbaloneModel", "ValidationError: no such group")
+    ]
+    sim.fail_steps.clear()  # the cause is fixed: re-run the failed step from the second run
+    third = rerun(sm, second, "RegisterAbaloneModel", "NotifyModelRegistered")
+    assert finished(sm, third)["PipelineExecutionStatus"] == "Succeeded"
+    by_name = {s["StepName"]: s for s in all_steps(sm, third)}
+    assert {n for n, s in by_name.items() if "SelectiveExecutionResult" not in s} == {
+        "RegisterAbaloneModel",
+        "NotifyModelRegistered",
+    }
+    reused = {n: s for n, s in by_name.items() if "SelectiveExecutionResult" in s}
+    assert set(reused) == {
+        "PreprocessAbaloneData",  # reused by the second run from the first, now from the second
+        "TrainAbaloneModel",
+        "EvaluateAbaloneModel",
+        "CheckMSEAbaloneEvaluation",
+        "CreateAbaloneModel",
+    }
+    assert {
+        s["SelectiveExecutionResult"]["SourcePipelineExecutionArn"] for s in reused.values()
+    } == {second}
+    first_id = first.rsplit("/", 1)[1]
+    assert (
+        f"/pipelines-{first_id}-" in reused["TrainAbaloneModel"]["Metadata"]["TrainingJob"]["Arn"]
+    )
+    assert {s["StepStatus"] for s in reused.values()} == {"Succeeded"}
+
+
+def test_selective_execution_refusals(sim: SimulationSettings, sm: Any) -> None:
+    from botocore.config import Config
+
+    source = failed_run(sim, sm, "TrainAbaloneModel")
+    sm.create_pipeline(PipelineName="other", PipelineDefinition=ABALONE, RoleArn=ROLE)
+    other = sm.start_pipeline_execution(PipelineName="other")["PipelineExecutionArn"]
+    finished(sm, other)
+
+    def refused(config: dict[str, Any], client: Any = sm) -> tuple[str, str]:
+        error = error_of(
+            lambda: client.start_pipeline_execution(
+                PipelineName="abalone", SelectiveExecutionConfig=config
+            )
+        )
+        assert error["Status"] == 400  # SageMaker's ResourceNotFound is a 400 as well
+        return str(error["Code"]), str(error["Message"])
+
+    fifty_one = [f"Step{i}" for i in range(51)]
+    unchecked = boto3_client(sm, Config(parameter_validation=False))
+    cases: list[tuple[dict[str, Any], Any, str, str]] = [
+        (
+            selection(MISSING_ARN, "TrainAbaloneModel"),
+            sm,
+            "ResourceNotFound",
+            f"Pipeline execution '{MISSING_ARN}' does not exist.",
+        ),
+        (
+            selection(other, "TrainAbaloneModel"),
+            sm,
+            "ValidationException",
+            f"Invalid SourcePipelineExecutionArn: {other}. It is an execution of pipeline "
+            "'other', not of pipeline 'abalone'.",
+        ),
+        (
+            selection("not-an-arn", "TrainAbaloneModel"),
+            sm,
+            "ValidationException",
+            "1 validation error detected: Value 'not-an-arn' at "
+            "'selectiveExecutionConfig.sourcePipelineExecutionArn' failed to satisfy "
+            "constraint: Member must satisfy regular expression pattern: "
+            r"^arn:aws[a-z\-]*:sagemaker:[a-z0-9\-]*:[0-9]{12}:pipeline\/.*\/execution\/.*$",
+        ),
+        (
+            selection(source, "TrainAbaloneModel", "NoSuchStep"),
+            sm,
+            "ValidationException",
+            "Invalid SelectedSteps: the steps [NoSuchStep] are not in the pipeline definition.",
+        ),
+        (
+            selection(source, *fifty_one),
+            sm,
+            "ValidationException",
+            f"1 validation error detected: Value '[{', '.join(fifty_one)}]' at "
+            "'selectiveExecutionConfig.selectedSteps' failed to satisfy constraint: Member "
+            "must have length less than or equal to 50",
+        ),
+        (
+            selection(source),
+            unchecked,  # boto3 itself refuses an empty list before sending it
+            "ValidationException",
+            "1 validation error detected: Value '[]' at 'selectiveExecutionConfig.selectedSteps' "
+            "failed to satisfy constraint: Member must have length greater than or equal to 1",
+        ),
+        (
+            selection(source, "EvaluateAbaloneModel", "CheckMSEAbaloneEvaluation"),
+            sm,
+            "ValidationException",
+            f"Invalid SourcePipelineExecutionArn: {source}. The selected steps "
+            "[EvaluateAbaloneModel] have dependencies on [TrainAbaloneModel] that did not "
+            "succeed in the source pipeline execution (TrainAbaloneModel: Failed).",
+        ),
+        (
+            selection(source, "CheckMSEAbaloneEvaluation"),
+            sm,
+            "ValidationException",
+            f"Invalid SourcePipelineExecutionArn: {source}. The selected steps "
+            "[CheckMSEAbaloneEvaluation] have dependencies on [EvaluateAbaloneModel] that did "
+            "not succeed in the source pipeline execution (EvaluateAbaloneModel: did not run).",
+        ),
+        (
+            selection(None, "TrainAbaloneModel"),
+            sm,
+            "ValidationException",
+            "Invalid SourcePipelineExecutionArn: null. The selected steps [TrainAbaloneModel] "
+            "have dependencies on [PreprocessAbaloneData]",  # the API's words
+        ),
+        (
+            selection(source, "TrainAbaloneModel", "CheckMSEAbaloneEvaluation"),
+            sm,
+            "ValidationException",
+            "Invalid SelectedSteps: all steps on the paths between two selected steps must be "
+            "selected too; not selected: [EvaluateAbaloneModel].",
+        ),
+    ]
+    for config, client, code, message in cases:
+        assert refused(config, client) == (code, message)
+
+    # A source still running, then stopping, is refused; it must have finished.
+    sim.stop_seconds = 60.0
+    sim.executions["long"] = ExecutionOverrides(step_durations={"PreprocessAbaloneData": 60.0})
+    long = sm.start_pipeline_execution(PipelineName="abalone", PipelineExecutionDisplayName="long")
+    long_arn = long["PipelineExecutionArn"]
+    for status in ("Executing", "Stopping"):
+        assert refused(selection(long_arn, "TrainAbaloneModel")) == (
+            "ValidationException",
+            f"Invalid SourcePipelineExecutionArn: {long_arn}. The source pipeline execution is "
+            f"in status {status}; it must be Succeeded, Failed or Stopped.",
+        )
+        if status == "Executing":
+            sm.stop_pipeline_execution(PipelineExecutionArn=long_arn)
+    assert {s["PipelineExecutionArn"] for s in summaries(sm)} == {source, long_arn}  # none added
+
+    # Selecting from the first step needs no source at all.
+    first_only = rerun(sm, None, "PreprocessAbaloneData")
+    assert finished(sm, first_only)["PipelineExecutionStatus"] == "Succeeded"
+    assert [s["StepName"] for s in all_steps(sm, first_only)] == ["PreprocessAbaloneData"]
+    assert "SelectiveExecutionResult" not in all_steps(sm, first_only)[0]
+
+
+def boto3_client(sm: Any, config: Any) -> Any:
+    """Another SageMaker client to the same endpoint, with a botocore ``Config``."""
+    import boto3
+
+    return boto3.client(
+        "sagemaker",
+        endpoint_url=sm.meta.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=config,
+    )
+
+
+def test_selective_rerun_runs_the_current_version_and_reuses_by_step_name(
+    sim: SimulationSettings, sm: Any
+) -> None:
+    source = failed_run(sim, sm)
+    assert sm.describe_pipeline_execution(PipelineExecutionArn=source)["PipelineVersionId"] == 1
+    fixed = json.loads(ABALONE)
+    evaluate_step = next(s for s in fixed["Steps"] if s["Name"] == "EvaluateAbaloneModel")
+    evaluate_step["DisplayName"] = "Evaluate (fixed)"
+    update = sm.update_pipeline(PipelineName="abalone", PipelineDefinition=json.dumps(fixed))
+    assert update["PipelineVersionId"] == 2
+    same = sm.update_pipeline(
+        PipelineName="abalone", PipelineDefinition=json.dumps(fixed, indent=1)
+    )
+    assert same["PipelineVersionId"] == 2  # formatting is not a new definition
+
+    arn = rerun(sm, source, *FROM_EVALUATE)
+    described = finished(sm, arn)
+    assert (described["PipelineExecutionStatus"], described["PipelineVersionId"]) == (
+        "Succeeded",
+        2,
+    )
+    by_name = {s["StepName"]: s for s in all_steps(sm, arn)}
+    assert by_name["EvaluateAbaloneModel"]["StepDisplayName"] == "Evaluate (fixed)"
+    assert "SelectiveExecutionResult" in by_name["TrainAbaloneModel"]  # matched by name
+    ran_with = sm.describe_pipeline_definition_for_execution(PipelineExecutionArn=arn)
+    assert json.loads(ran_with["PipelineDefinition"]) == fixed
+
+    # The definition a source ran with can be run again by its version ...
+    old = sm.start_pipeline_execution(PipelineName="abalone", PipelineVersionId=1)
+    old_arn = old["PipelineExecutionArn"]
+    assert sm.describe_pipeline_execution(PipelineExecutionArn=old_arn)["PipelineVersionId"] == 1
+    old_definition = sm.describe_pipeline_definition_for_execution(PipelineExecutionArn=old_arn)
+    assert json.loads(old_definition["PipelineDefinition"]) == json.loads(ABALONE)
+    missing = error_of(
+        lambda: sm.start_pipeline_execution(PipelineName="abalone", PipelineVersionId=3)
+    )
+    assert (missing["Code"], missing["Message"]) == (
+        "ResourceNotFound",
+        "Pipeline version 3 of pipeline 'abalone' does not exist (versions: 1 to 2).",
+    )
+    finished(sm, old_arn)
+
+    # ... but a step added upstream since the source ran has no result to reuse.
+    fixed["Steps"].insert(0, {"Name": "CheckData", "Type": "Processing", "Arguments": {}})
+    evaluate_step["DependsOn"] = ["CheckData"]
+    update = sm.update_pipeline(PipelineName="abalone", PipelineDefinition=json.dumps(fixed))
+    assert update["PipelineVersionId"] == 3
+    error = error_of(lambda: rerun(sm, source, *FROM_EVALUATE))
+    assert (error["Code"], error["Message"]) == (
+        "ValidationException",
+        f"Invalid SourcePipelineExecutionArn: {source}. The selected steps "
+        "[EvaluateAbaloneModel] have dependencies on [CheckData] that did not succeed in the "
+        "source pipeline execution (CheckData: did not run).",
+    )
+
+
+def test_stopped_and_finished_executions_stay_listed_sorted_and_paged(
+    sim: SimulationSettings, sm: Any
+) -> None:
+    sim.executions["fails"] = ExecutionOverrides(fail_steps={"PreprocessAbaloneData": "boom"})
+    sim.executions["to-stop"] = ExecutionOverrides(step_durations={"TrainAbaloneModel": 60.0})
+    succeeded = start(sm, ABALONE, PipelineExecutionDisplayName="succeeds")
+    finished(sm, succeeded)  # one after the other: distinct creation times
+    failed = sm.start_pipeline_execution(
+        PipelineName="abalone", PipelineExecutionDisplayName="fails"
+    )
+    failed_arn = failed["PipelineExecutionArn"]
+    finished(sm, failed_arn)
+    stopped = sm.start_pipeline_execution(
+        PipelineName="abalone", PipelineExecutionDisplayName="to-stop"
+    )["PipelineExecutionArn"]
+    wait(lambda: all_steps(sm, stopped), lambda steps: len(steps) == 2)  # Train has started
+    sm.stop_pipeline_execution(PipelineExecutionArn=stopped)
+    assert finished(sm, stopped)["PipelineExecutionStatus"] == "Stopped"
+
+    newest_first = summaries(sm)
+    assert [
+        (s["PipelineExecutionArn"], s["PipelineExecutionStatus"], s["PipelineExecutionDisplayName"])
+        for s in newest_first
+    ] == [
+        (stopped, "Stopped", "to-stop"),
+        (failed_arn, "Failed", "fails"),
+        (succeeded, "Succeeded", "succeeds"),
+    ]
+    reasons = [s.get("PipelineExecutionFailureReason") for s in newest_first]
+    assert reasons == [None, EXECUTION_FAILURE_REASON, None]
+    arns = [stopped, failed_arn, succeeded]
+    assert [s["PipelineExecutionArn"] for s in summaries(sm, SortOrder="Ascending")] == arns[::-1]
+    by_arn = summaries(sm, SortBy="PipelineExecutionArn", SortOrder="Ascending")
+    assert [s["PipelineExecutionArn"] for s in by_arn] == sorted(arns)
+    by_arn_desc = summaries(sm, SortBy="PipelineExecutionArn")
+    assert [s["PipelineExecutionArn"] for s in by_arn_desc] == sorted(arns, reverse=True)
+
+    page = sm.list_pipeline_executions(PipelineName="abalone", MaxResults=1)
+    pages = [page]
+    while "NextToken" in page:
+        page = sm.list_pipeline_executions(
+            PipelineName="abalone", MaxResults=1, NextToken=page["NextToken"]
+        )
+        pages.append(page)
+    assert [p["PipelineExecutionSummaries"] for p in pages] == [[s] for s in newest_first]
+
+    created = {
+        arn: sm.describe_pipeline_execution(PipelineExecutionArn=arn)["CreationTime"]
+        for arn in arns
+    }
+    before = summaries(sm, CreatedBefore=created[stopped])
+    assert [s["PipelineExecutionArn"] for s in before] == [failed_arn, succeeded]
+    between = summaries(sm, CreatedAfter=created[succeeded], CreatedBefore=created[stopped])
+    assert [s["PipelineExecutionArn"] for s in between] == [failed_arn]
+    bad = error_of(lambda: sm.list_pipeline_executions(PipelineName="abalone", SortBy="Name"))
+    assert (bad["Code"], bad["Message"]) == (
+        "ValidationException",
+        "1 validation error detected: Value 'Name' at 'sortBy' failed to satisfy constraint: "
+        "Member must satisfy enum value set: [CreationTime, PipelineExecutionArn]",
+    )
+
+    # A Stopped execution is a valid source: re-run what it did not finish.
+    arn = rerun(sm, stopped, "TrainAbaloneModel", *FROM_EVALUATE)
+    assert finished(sm, arn)["PipelineExecutionStatus"] == "Succeeded"
+    reused = [s["StepName"] for s in all_steps(sm, arn) if "SelectiveExecutionResult" in s]
+    assert reused == ["PreprocessAbaloneData"]
+
+
+def test_display_name_round_trip_and_validation(sim: SimulationSettings, sm: Any) -> None:
+    arn = start(sm, ABALONE, PipelineExecutionDisplayName="Re-run--2-of-abalone")
+    described = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
+    assert described["PipelineExecutionDisplayName"] == "Re-run--2-of-abalone"
+    assert summaries(sm)[0]["PipelineExecutionDisplayName"] == "Re-run--2-of-abalone"
+    longest = "a" * 82
+    finished(
+        sm,
+        sm.start_pipeline_execution(PipelineName="abalone", PipelineExecutionDisplayName=longest)[
+            "PipelineExecutionArn"
+        ],
+    )
+    assert summaries(sm)[0]["PipelineExecutionDisplayName"] == longest
+    for bad in ("-starts-with-a-dash", "ends-with-a-dash-", "has_underscore", "a" * 83):
+        error = error_of(
+            lambda b=bad: sm.start_pipeline_execution(  # type: ignore[misc]
+                PipelineName="abalone", PipelineExecutionDisplayName=b
+            )
+        )
+        assert (error["Code"], error["Status"]) == ("ValidationException", 400)
+        assert error["Message"] == (
+            f"1 validation error detected: Value '{bad}' at 'pipelineExecutionDisplayName' "
+            "failed to satisfy constraint: Member must satisfy regular expression pattern: "
+            "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,81}$"
+        )
+    assert len(summaries(sm)) == 2
+
+
 # In process, under mock_aws, with a fake clock -------------------------------------------------
 
 
@@ -657,3 +1151,118 @@ def test_in_process_with_a_fake_clock_gives_exact_states(fake_clock: list[float]
         fake_clock[0] = 6000.0
         final = sm.describe_pipeline_execution(PipelineExecutionArn=arn)
         assert final["PipelineExecutionStatus"] == "Succeeded"
+
+
+# Through the ACK controller emulator ------------------------------------------------------------
+
+
+@pytest.fixture
+def ack(sandbox: Any) -> Iterator[Any]:
+    """The module's sandbox with its own simulation settings active (other tests here install
+    theirs), and the previous ones back afterwards."""
+    previous = active_settings()
+    install(sandbox.simulation)
+    try:
+        yield sandbox
+    finally:
+        install(previous)
+
+
+def test_ack_selective_rerun_and_deleted_runs_stay_listed(
+    ack: Any, custom: Any, namespace: str
+) -> None:
+    def create(plural: str, body: dict[str, Any]) -> None:
+        custom.create_namespaced_custom_object(GROUP, VERSION, namespace, plural, body)
+
+    def status(obj: dict[str, Any] | None) -> dict[str, Any]:
+        return dict((obj or {}).get("status") or {})
+
+    def reaches(*states: str) -> Callable[[dict[str, Any] | None], bool]:
+        return lambda obj: status(obj).get("pipelineExecutionStatus") in states
+
+    def delete(name: str) -> None:
+        custom.delete_namespaced_custom_object(
+            GROUP, VERSION, namespace, "pipelineexecutions", name
+        )
+        wait_for(custom, "pipelineexecutions", namespace, name, lambda obj: obj is None)
+
+    pipeline = f"rerun-{namespace}"[:60].rstrip("-")
+    ack.simulation.executions[f"{pipeline}-source"] = ExecutionOverrides(
+        fail_steps={"EvaluateAbaloneModel": "ClientError: bad input"}
+    )
+    ack.simulation.executions[f"{pipeline}-long"] = ExecutionOverrides(
+        step_durations={"PreprocessAbaloneData": 60.0}
+    )
+    create("pipelines", pipeline_manifest(pipeline, ABALONE, namespace))
+    wait_for(
+        custom,
+        "pipelines",
+        namespace,
+        pipeline,
+        lambda obj: (condition(obj, "ACK.ResourceSynced") or {}).get("status") == "True",
+    )
+    create(
+        "pipelineexecutions",
+        execution_manifest(
+            "source", pipeline, namespace, pipelineExecutionDisplayName=f"{pipeline}-source"
+        ),
+    )
+    source = wait_for(custom, "pipelineexecutions", namespace, "source", reaches("Failed"))
+    source_arn = status(source)["ackResourceMetadata"]["arn"]
+
+    selective = {
+        "sourcePipelineExecutionARN": source_arn,
+        "selectedSteps": [{"stepName": name} for name in FROM_EVALUATE],
+    }
+    create(
+        "pipelineexecutions",
+        execution_manifest("rerun", pipeline, namespace, selectiveExecutionConfig=selective),
+    )
+    done = wait_for(
+        custom, "pipelineexecutions", namespace, "rerun", reaches("Failed", "Succeeded")
+    )
+    assert status(done)["pipelineExecutionStatus"] == "Succeeded"
+    rerun_arn = status(done)["ackResourceMetadata"]["arn"]
+    sm = ack.aws_client("sagemaker")
+    described = sm.describe_pipeline_execution(PipelineExecutionArn=rerun_arn)
+    assert described["SelectiveExecutionConfig"] == selection(source_arn, *FROM_EVALUATE)
+    reused = [s["StepName"] for s in all_steps(sm, rerun_arn) if "SelectiveExecutionResult" in s]
+    assert reused == ["TrainAbaloneModel", "PreprocessAbaloneData"]
+
+    # A refused selection is an AWS error in the conditions (retried: not a terminal code).
+    bad = {"sourcePipelineExecutionARN": source_arn, "selectedSteps": [{"stepName": "Nope"}]}
+    create(
+        "pipelineexecutions",
+        execution_manifest("bad", pipeline, namespace, selectiveExecutionConfig=bad),
+    )
+    refused = wait_for(
+        custom,
+        "pipelineexecutions",
+        namespace,
+        "bad",
+        lambda obj: condition(obj, "ACK.Recoverable") is not None,
+    )
+    message = (condition(refused, "ACK.Recoverable") or {}).get("message", "")
+    assert "ValidationException: Invalid SelectedSteps: the steps [Nope]" in message
+    delete("bad")
+
+    # Deleting the objects leaves the SageMaker records; a running one is stopped first.
+    create(
+        "pipelineexecutions",
+        execution_manifest(
+            "long", pipeline, namespace, pipelineExecutionDisplayName=f"{pipeline}-long"
+        ),
+    )
+    running = wait_for(custom, "pipelineexecutions", namespace, "long", reaches("Executing"))
+    long_arn = status(running)["ackResourceMetadata"]["arn"]
+    for name in ("source", "rerun", "long"):
+        delete(name)
+    rows = wait(
+        lambda: sm.list_pipeline_executions(PipelineName=pipeline)["PipelineExecutionSummaries"],
+        lambda rows: all(r["PipelineExecutionStatus"] != "Stopping" for r in rows),
+    )
+    assert {r["PipelineExecutionArn"]: r["PipelineExecutionStatus"] for r in rows} == {
+        source_arn: "Failed",
+        rerun_arn: "Succeeded",
+        long_arn: "Stopped",
+    }
