@@ -380,7 +380,7 @@ def no_aws(tmp_path: Path) -> dict[str, str]:
 def test_no_credentials(tmp_path: Path) -> None:
     drop = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE")
     r = run(
-        [JUPYTER_ACK, "publish", EXAMPLE, "--bucket", "b", "--name", "a"],
+        [JUPYTER_ACK, "publish", EXAMPLE, "--bucket", "bkt", "--name", "a"],
         env=no_aws(tmp_path),
         drop=drop,
     )
@@ -392,7 +392,7 @@ def test_no_credentials(tmp_path: Path) -> None:
 
 def test_missing_profile(tmp_path: Path) -> None:
     env = {**no_aws(tmp_path), "AWS_PROFILE": "ml-prod"}
-    r = run([JUPYTER_ACK, "publish", EXAMPLE, "--bucket", "b", "--name", "a"], env=env)
+    r = run([JUPYTER_ACK, "publish", EXAMPLE, "--bucket", "bkt", "--name", "a"], env=env)
     assert r.code == 1
     assert "the AWS profile 'ml-prod' does not exist" in r.err
     assert "Traceback" not in r.err
@@ -434,7 +434,7 @@ def test_aws_errors_are_one_line_with_a_hint(defn: Any, code: str, message: str,
             raise ClientError({"Error": {"Code": code, "Message": message}}, "PutObject")
 
     with pytest.raises(JupyterAckError) as info:
-        publish(defn, bucket="b", s3=Refusing())
+        publish(defn, bucket="bkt", s3=Refusing())
     assert code in str(info.value)
     assert "\n" not in str(info.value)
     assert info.value.hint

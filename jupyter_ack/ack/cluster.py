@@ -9,6 +9,7 @@ patch, delete on pipelines and pipelineexecutions).
 from __future__ import annotations
 
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -288,6 +289,8 @@ def _root_cause(exc: BaseException) -> str:
         return "unknown host"
     if "timed out" in text.lower():
         return "timed out"
+    if text in ("", "b''", "None") or "Connection broken" in text:
+        return "the connection was cut"
     return text.split(": ", 1)[-1][:200]
 
 
@@ -324,6 +327,9 @@ def connect(
     except ClusterError:
         raise
     except (ConfigException, FileNotFoundError, OSError) as kube_error:
+        broken_file = _unreadable_kubeconfig(kubeconfig)
+        if broken_file:
+            raise ClusterError(broken_file) from None
         try:
             config.load_incluster_config(client_configuration=configuration)
             context = None
@@ -333,14 +339,77 @@ def connect(
             except OSError:
                 ctx_namespace = None
         except ConfigException:
+            files = _kubeconfig_files(kubeconfig)
+            reason = (
+                f"{', '.join(files)} does not exist"
+                if not any(os.path.exists(f) for f in files)
+                else _one_line(kube_error)
+            )
             raise ClusterError(
-                f"no Kubernetes configuration found ({_one_line(kube_error)})",
+                f"no Kubernetes configuration found ({reason})",
                 hint="set KUBECONFIG or run `aws eks update-kubeconfig --name CLUSTER` "
                 "(or `jupyter-ack sandbox up` and source its env file)",
             ) from None
+    except Exception as broken:
+        # not a missing kubeconfig but a broken one (binary, bad YAML, not a kubeconfig): the
+        # client's own words span lines and name no file; say which file, in one line
+        raise ClusterError(_kubeconfig_problem(kubeconfig, broken)) from None
     api_client = client.ApiClient(configuration)
     return Cluster(api_client, namespace or ctx_namespace or "default", context, configuration.host)
 
 
 def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())[:200]
+
+
+def _kubeconfig_files(kubeconfig: str | None) -> list[str]:
+    """The files kubectl would read: ``kubeconfig``, else each of $KUBECONFIG, else
+    ~/.kube/config."""
+    raw = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+    return [os.path.expanduser(p) for p in raw.split(os.pathsep) if p]
+
+
+def _unreadable_kubeconfig(kubeconfig: str | None) -> str | None:
+    """One line naming the first kubeconfig file that exists but cannot be a kubeconfig
+    (not text, not YAML, not a mapping), or None when each is absent or parses."""
+    import yaml
+
+    for path in _kubeconfig_files(kubeconfig):
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            continue
+        except OSError as e:
+            return f"kubeconfig {path} cannot be read: {e.strerror or e}"
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return f"kubeconfig {path} is not a kubeconfig: it is not UTF-8 text (a binary file?)"
+        try:
+            doc = yaml.safe_load(text)
+        except yaml.YAMLError as e:
+            mark = getattr(e, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            what = " ".join(str(getattr(e, "problem", None) or type(e).__name__).split())
+            return f"kubeconfig {path} is not valid YAML: {what}{where}"
+        if doc is None:
+            continue  # empty: kubectl treats it as no configuration
+        if not isinstance(doc, dict):
+            return (
+                f"kubeconfig {path} is not a kubeconfig: it holds a {type(doc).__name__}, "
+                "not clusters, contexts and users"
+            )
+        for key in ("clusters", "contexts", "users"):
+            if doc.get(key) is not None and not isinstance(doc.get(key), list):
+                return f"kubeconfig {path} is not a kubeconfig: its {key} is not a list"
+    return None
+
+
+def _kubeconfig_problem(kubeconfig: str | None, exc: BaseException) -> str:
+    """One line for a kubeconfig the client could not use, naming the file when it can."""
+    found = _unreadable_kubeconfig(kubeconfig)
+    if found:
+        return found
+    files = ", ".join(_kubeconfig_files(kubeconfig))
+    return f"the kubeconfig ({files}) cannot be used: {type(exc).__name__}: {_one_line(exc)}"

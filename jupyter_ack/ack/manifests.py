@@ -44,7 +44,7 @@ from jupyter_ack.pipeline.rules import (
 if TYPE_CHECKING:
     from jupyter_ack.pipeline.definition import PipelineDefinition
 
-K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+K8S_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
 BOOLEAN_VALUES = {"true", "false"}
 
 

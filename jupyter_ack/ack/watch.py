@@ -16,6 +16,7 @@ import contextlib
 import copy
 import json
 import logging
+import os
 import random
 import threading
 import time
@@ -32,7 +33,33 @@ log = logging.getLogger("jupyter_ack.ack.watch")
 
 BACKOFF_START = 0.2
 BACKOFF_MAX = 30.0
+UNHEALTHY_BACKOFF_MAX = 5.0  # while the API fails, retry often enough to see it come back
 WATCH_TIMEOUT = 290  # seconds a single watch request stays open (the server may end it sooner)
+UNREACHABLE_LIMIT_ENV = "JUPYTER_ACK_UNREACHABLE_LIMIT"
+DEFAULT_UNREACHABLE_LIMIT = 120.0  # seconds of failing API calls after which consumers give up
+
+
+def unreachable_limit() -> float:
+    """How long consumers wait for an unreachable cluster (``JUPYTER_ACK_UNREACHABLE_LIMIT``
+    seconds, default 120) before giving up with an error; the informer itself keeps trying."""
+    raw = os.environ.get(UNREACHABLE_LIMIT_ENV, "")
+    try:
+        return max(1.0, float(raw)) if raw else DEFAULT_UNREACHABLE_LIMIT
+    except ValueError:
+        return DEFAULT_UNREACHABLE_LIMIT
+
+
+@dataclass(frozen=True)
+class Health:
+    """Whether the API answers: ``problem`` says why not (None: it does), since ``since``
+    (monotonic seconds); ``lost`` once that has lasted longer than the limit."""
+
+    problem: str | None = None
+    since: float | None = None
+    lost: bool = False
+
+
+HealthListener = Callable[[Health], None]
 
 
 @dataclass(frozen=True)
@@ -82,6 +109,9 @@ class Informer:
         self.relists = 0
         self.reconnects = 0
         self.last_error: str | None = None
+        self.health = Health()
+        self._health_listeners: list[HealthListener] = []
+        self.limit = unreachable_limit()
 
     # subscribers --------------------------------------------------------------------------
 
@@ -102,6 +132,42 @@ class Informer:
                 self._listeners.remove(listener)
 
         return unsubscribe
+
+    def watch_health(self, listener: HealthListener) -> Callable[[], None]:
+        """Be told when the API stops (and starts again) answering; the current trouble, if
+        any, is told at once. Returns an unsubscribe."""
+        with self._lock:
+            self._health_listeners.append(listener)
+            current = self.health
+        if current.problem:
+            listener(current)
+
+        def unsubscribe() -> None:
+            with self._lock, contextlib.suppress(ValueError):
+                self._health_listeners.remove(listener)
+
+        return unsubscribe
+
+    def _set_health(self, problem: str | None) -> None:
+        with self._lock:
+            before = self.health
+            if problem is None:
+                if before.problem is None:
+                    return
+                now = Health()
+            else:
+                since = before.since if before.since is not None else time.monotonic()
+                lost = time.monotonic() - since >= self.limit
+                now = Health(problem, since, lost)
+                if now == before:
+                    return
+            self.health = now
+            listeners = list(self._health_listeners)
+        for listener in listeners:
+            try:
+                listener(now)
+            except Exception:
+                log.exception("health listener failed")
 
     async def aevents(self) -> AsyncIterator[Event]:
         """Events for asyncio code (the Jupyter server): replay first, then every change."""
@@ -157,10 +223,15 @@ class Informer:
 
     def _run(self) -> None:
         backoff = BACKOFF_START
+        probe = False
         while not self._stop.is_set():
             try:
                 if self.resource_version is None:
                     self._relist()
+                elif probe:  # after a failed request: is the API back? (the watch that
+                    self._probe()  # follows resumes from our resourceVersion, or gets 410)
+                probe = False
+                self._set_health(None)
                 self._watch_once()
                 backoff = BACKOFF_START
             except _Gone:
@@ -170,9 +241,23 @@ class Informer:
                 if self._stop.is_set():
                     return
                 self.last_error = f"{type(e).__name__}: {e}"
+                if not _cut(e):  # a failed request, not a cut stream (which just resumes)
+                    self._set_health(self._problem(e))
+                    probe = True
                 log.debug("watch %s: %s; retrying in ~%.1fs", self.plural, self.last_error, backoff)
                 self._stop.wait(random.uniform(backoff / 2, backoff))  # jitter
-                backoff = min(backoff * 2, BACKOFF_MAX)
+                backoff = min(backoff * 2, UNHEALTHY_BACKOFF_MAX)
+
+    def _problem(self, exc: BaseException) -> str:
+        from jupyter_ack.ack.cluster import describe_error
+
+        return describe_error(exc, f"watching {self.plural}", self.cluster).message
+
+    def _probe(self) -> None:
+        """One small read: it fails while the API does not answer."""
+        self.cluster.custom.list_namespaced_custom_object(
+            GROUP, VERSION, self.cluster.namespace, self.plural, limit=1
+        )
 
     def _relist(self) -> None:
         listing = self.cluster.custom.list_namespaced_custom_object(
@@ -241,6 +326,11 @@ class Informer:
         self._emit(Event(kind, name, copy.deepcopy(obj)))
 
 
+def _cut(exc: BaseException) -> bool:
+    """A watch stream that broke after it was established (not a failed request)."""
+    return type(exc).__name__ == "ProtocolError"
+
+
 class _Gone(Exception):
     """The resourceVersion we resume from is too old: relist."""
 
@@ -276,8 +366,14 @@ def informer(cluster: Cluster, plural: str) -> Informer:
         return found
 
 
-def subscribe(cluster: Cluster, plural: str, listener: Listener) -> Callable[[], None]:
-    """Listen to the shared informer's events (current objects first); returns an unsubscribe.
+def subscribe(
+    cluster: Cluster,
+    plural: str,
+    listener: Listener,
+    on_health: HealthListener | None = None,
+) -> Callable[[], None]:
+    """Listen to the shared informer's events (current objects first), and to its health;
+    returns an unsubscribe.
 
     Informers are counted by listeners: one with none left is stopped after
     :data:`IDLE_RELEASE` seconds, so a long-lived server does not keep watches nobody reads.
@@ -286,8 +382,10 @@ def subscribe(cluster: Cluster, plural: str, listener: Listener) -> Callable[[],
     inf = informer(cluster, plural)
     # An idle timer started between these two lines finds a listener when it fires.
     unsubscribe = inf.subscribe(listener)
+    unwatch = inf.watch_health(on_health) if on_health is not None else (lambda: None)
 
     def release() -> None:
+        unwatch()
         unsubscribe()
         with _shared_lock:
             if inf.listeners or _shared.get(key) is not inf:

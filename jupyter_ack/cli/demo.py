@@ -19,10 +19,12 @@ PIPELINE = "abalone-demo"
 
 
 def run_demo(out_dir: str, offline: bool = False, out: IO[str] = sys.stdout) -> int:
+    from jupyter_ack.bundle.format import shell_command
     from jupyter_ack.examples import example_path
     from jupyter_ack.pipeline.sources import load
     from jupyter_ack.render.text import CHECK, Colours, RunView, one_line, write_diagnostics
 
+    output_folder(out_dir)  # before anything is shown or written: a file there is exit 2
     c = Colours(out)
     path = example_path()
     defn = load(path, name=PIPELINE)
@@ -88,16 +90,42 @@ def run_demo(out_dir: str, offline: bool = False, out: IO[str] = sys.stdout) -> 
         if run is not None:
             view.finish(run)
             (Path(out_dir) / "run.json").write_text(json.dumps(run.to_json(), indent=2) + "\n")
+        submit_command = shell_command(
+            "jupyter-ack",
+            "submit",
+            str(path),
+            "--name",
+            PIPELINE,
+            "--role-arn",
+            ROLE,
+            "--execute",
+            "--wait",
+        )
         out.write(
             "\nthe same from a shell: `jupyter-ack sandbox up`, then `source` its env file and\n"
-            f"  jupyter-ack submit {path} --name {PIPELINE} --role-arn {ROLE} --execute --wait\n"
+            f"  {submit_command}\n"
             "  kubectl get pipelines,pipelineexecutions -o wide\n"
         )
         return 0 if run is not None and run.succeeded else 1
 
 
+def output_folder(out_dir: str) -> Path:
+    """``--output-dir``, made when missing; a UsageError (exit 2, one line) when it cannot be
+    a folder (a file of that name, or a file in its path)."""
+    from jupyter_ack.errors import UsageError
+
+    folder = Path(out_dir)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"--output-dir {out_dir} is a file; give a folder for the drawings")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"--output-dir {out_dir}: cannot make it ({e.strerror or e})") from None
+    return folder
+
+
 def write_drawings(defn: Any, folder: Path) -> list[str]:
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = output_folder(str(folder))
     files = {
         "pipeline.svg": defn.to_svg() + "\n",
         "pipeline.mmd": defn.to_mermaid(),

@@ -25,6 +25,7 @@ from jupyter_ack.render.text import (
     Colours,
     RunView,
     duration,
+    fit_encoding,
     one_line,
     table,
     write_diagnostics,
@@ -86,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--kms-key-id", help="encrypt with this KMS key (default: SSE-S3)")
     p.add_argument(
+        "--sign",
+        metavar="KMS_KEY_ID",
+        help="sign handoff.json with this asymmetric KMS key (key usage SIGN_VERIFY)",
+    )
+    p.add_argument(
         "--presign",
         type=int,
         nargs="?",
@@ -133,6 +139,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-run", action="store_true", help="with --apply: the Pipeline only")
     p.add_argument("--wait", action="store_true", help="with --apply: follow the run to its end")
     p.add_argument("--dry-run", action="store_true", help="with --apply: the API server's dry run")
+    p.add_argument(
+        "--signed-by",
+        metavar="KMS_KEY_ID",
+        help="require a valid signature of handoff.json by this KMS key",
+    )
     _cluster_options(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=cmd_handoff)
@@ -247,6 +258,8 @@ def _shutdown() -> None:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # a non-UTF-8 terminal gets ASCII symbols
+        fit_encoding(stream)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):
@@ -262,9 +275,12 @@ def _main(argv: Sequence[str] | None) -> int:
         sys.stderr.write("interrupted\n")
         return 130
     except BrokenPipeError:  # e.g. `jupyter-ack graph ... | head`: the reader has had enough
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # the flush at exit must not fail again
+        _stdout_gone()
         return EXIT_OK
+    except OSError as e:  # the disk, a permission, a file: the system's words, one line
+        where = f" ({e.filename})" if e.filename else ""
+        _problem(f"{one_line(e.strerror or e)}{one_line(where)}", None)
+        return EXIT_ERRORS
     except Exception as e:  # a library failed in a way we did not foresee: still one line
         if os.environ.get("JUPYTER_ACK_DEBUG"):
             raise
@@ -273,6 +289,18 @@ def _main(argv: Sequence[str] | None) -> int:
             "this is a bug in jupyter-ack; JUPYTER_ACK_DEBUG=1 shows the traceback",
         )
         return EXIT_ERRORS
+    finally:
+        try:  # here, not at exit: output still buffered for a reader that has gone
+            sys.stdout.flush()
+        except BrokenPipeError:
+            _stdout_gone()
+
+
+def _stdout_gone() -> None:
+    """Point stdout at /dev/null: what is still buffered for a reader that has gone (and the
+    flush at exit) must not fail again, nor print a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def _problem(message: str, hint: str | None) -> None:
@@ -308,6 +336,8 @@ def cmd_graph(args: argparse.Namespace) -> int:
     from jupyter_ack.pipeline.diagnostics import errors as errors_of
     from jupyter_ack.pipeline.sources import load
 
+    if args.output:
+        _check_output_file(args.output, "-o")
     defn = load(args.definition)
     diagnostics = defn.validate()
     errors = errors_of(diagnostics)
@@ -323,14 +353,44 @@ def cmd_graph(args: argparse.Namespace) -> int:
     else:
         text = defn.to_svg() + "\n"
     if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        _write_output_file(args.output, "-o", text)
     else:
-        sys.stdout.write(text)
+        _write_data(text)
     if errors:
         write_diagnostics(sys.stderr, defn, errors)
         return EXIT_ERRORS
     return EXIT_OK
+
+
+def _check_output_file(path: str, flag: str) -> None:
+    """Refuse (exit 2, before any work) an output path that cannot be a file to write."""
+    if os.path.isdir(path):
+        raise UsageError(f"{flag} {path} is a folder; give a file name, e.g. {path}/pipeline.svg")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        what = "is not a folder" if os.path.exists(folder) else "does not exist"
+        raise UsageError(f"{flag} {path}: the folder {folder} {what}")
+
+
+def _write_output_file(path: str, flag: str, text: str) -> None:
+    """Write ``text`` to ``path`` as UTF-8; a failure is one line (exit 2), not a traceback."""
+    try:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    except OSError as e:
+        raise UsageError(f"{flag} {path}: cannot write it ({e.strerror or e})") from None
+
+
+def _write_data(text: str) -> None:
+    """A document (JSON, SVG, dot, Mermaid) on stdout, as UTF-8 whatever the terminal's
+    encoding: it is a file's content, for a pipe or a redirect, not text for a person."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:
+        sys.stdout.write(text)
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode("utf-8", "backslashreplace"))
+    buffer.flush()
 
 
 def _config() -> AckConfig:
@@ -383,22 +443,26 @@ def _required(value: str | None, flag: str, key: str) -> str:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     from jupyter_ack.ack.manifests import parse_assignments
+    from jupyter_ack.bundle.format import check_location
     from jupyter_ack.bundle.publish import publish
 
     cfg = _config()
     bucket = _required(cfg.pick("bucket", args.bucket), "--bucket", "bucket")
+    prefix = cfg.pick("prefix", args.prefix) or ""
+    check_location(bucket, prefix, args.name)  # before the definition is even read: exit 2
     defn = _valid_definition(args.definition, args.name, "nothing was uploaded")
     if defn is None:
         return EXIT_ERRORS
     result = publish(
         defn,
         bucket=bucket,
-        prefix=cfg.pick("prefix", args.prefix) or "",
+        prefix=prefix,
         name=defn.name,
         role_arn=cfg.pick("role_arn", args.role_arn),
         namespace=cfg.pick("namespace", args.namespace) or "default",
         parameters=parse_assignments(args.parameter),
         kms_key_id=cfg.pick("kms_key_id", args.kms_key_id),
+        sign_key_id=args.sign,
         presign_seconds=args.presign,
     )
     if args.format == "json":
@@ -417,6 +481,8 @@ def cmd_publish(args: argparse.Namespace) -> int:
     if result.presigned_url:
         lines.append(f"  presigned   {result.presigned_url}")
     lines.append(f"  handoff     {result.handoff_uri}")
+    if result.signed_by:
+        lines.append(f"  signed      {result.signed_by} ({result.signing_algorithm})")
     lines.append(f"next (DevOps): {result.commands()[0][1]}")
     sys.stdout.write("\n".join(one_line(line) for line in lines) + "\n")
     return EXIT_OK
@@ -453,24 +519,30 @@ def cmd_manifests(args: argparse.Namespace) -> int:
 def cmd_handoff(args: argparse.Namespace) -> int:
     from jupyter_ack.bundle.verify import fetch
 
-    bundle = fetch(args.uri)
+    bundle = fetch(args.uri, signed_by=args.signed_by)
     if args.format == "json":
         sys.stdout.write(json.dumps(bundle.summary(), indent=2) + "\n")
         return EXIT_OK if bundle.ok else EXIT_ERRORS
     c = Colours(sys.stdout)
     h = bundle.handoff
     mark = c.green(f"{CHECK} verified") if bundle.ok else c.red(f"{CROSS} does not verify")
+    head = f"pipeline {h.get('pipeline_name')} ({h.get('steps')} steps) in {bundle.folder}/"
     out = [
-        f"{mark}: pipeline {h.get('pipeline_name')} ({h.get('steps')} steps) in {bundle.folder}/",
         f"  sha256      {h.get('sha256')}",
         f"  version     {h.get('definition_version_id') or 'unversioned'}",
         f"  published   {h.get('published_at')} by {h.get('published_by')}",
         f"  namespace   {h.get('namespace')}",
     ]
+    for label in ("files", "manifests"):
+        if label in bundle.notes:
+            out.append(f"  {label:<11} {bundle.notes[label]}")
+    out.append(f"  signature   {_signature_note(bundle.signature)}")
     for p in h.get("parameters") or []:
         out.append(
             f"  parameter   {p.get('name')} ({p.get('type')}, default {p.get('default_value')!r})"
         )
+    # names and URIs in handoff.json are user text: one_line, each
+    out = [f"{mark}: {one_line(head)}", *(one_line(line) for line in out)]
     out += [f"  {c.red('problem')}     {one_line(p)}" for p in bundle.problems]
     sys.stdout.write("\n".join(out) + "\n")
     if not bundle.ok:
@@ -480,6 +552,15 @@ def cmd_handoff(args: argparse.Namespace) -> int:
     if not args.apply:
         return EXIT_OK
     return _apply_bundle(args, bundle)
+
+
+def _signature_note(signature: Any) -> str:
+    """What ``handoff`` says about handoff.json's signature (the problems say what is wrong)."""
+    if signature.status == "valid":
+        return f"valid: handoff.json signed by {signature.key_id} ({signature.algorithm})"
+    if signature.status == "unsigned":
+        return "none: handoff.json is unsigned (publish --sign KMS_KEY_ID signs it)"
+    return f"{signature.status.upper()} (see the problems below)"
 
 
 def _apply_bundle(args: argparse.Namespace, bundle: Any) -> int:
@@ -591,6 +672,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                     sys.stdout.flush()
                 else:
                     view.update(status)
+            lease.raise_if_lost()
             last = lease.current or run.status(steps=False)
         if view is not None:
             view.finish(last)

@@ -101,6 +101,7 @@ function render({ model, el: root }) {
   header.append(title, status, time, stop);
   const params = el("div", "jack-params");
   const reason = el("div", "jack-reason");
+  const lost = el("div", "jack-unreachable");
   const note = el("div", "jack-note");
   const dagBox = el("div", "jack-dag-box");
   const legend = el("div", "jack-legend");
@@ -120,7 +121,7 @@ function render({ model, el: root }) {
   actions.append(picked, rerun);
   actions.hidden = true;
   let pick = null;
-  root.append(header, params, reason, note, dagBox, legend, actions, steps);
+  root.append(header, params, reason, lost, note, dagBox, legend, actions, steps);
 
   const offerRerun = () => {
     const run = model.get("run");
@@ -168,6 +169,8 @@ function render({ model, el: root }) {
       ? "parameters: " + Object.entries(p).map(([k, v]) => `${k}=${v}`).join(", ")
       : "";
     reason.textContent = (run && (run.problem || run.failure_reason)) || "";
+    lost.textContent =
+      run && run.unreachable ? `cluster unreachable: ${run.unreachable}; retrying` : "";
     const byName = new Map(((run && run.steps) || []).map((s) => [s.name, s]));
     for (const [name, node] of dag.nodes) {
       const s = byName.get(name);

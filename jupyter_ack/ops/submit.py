@@ -282,7 +282,7 @@ def wait_synced(
 ) -> dict[str, Any]:
     """Watch the Pipeline until ACK.ResourceSynced=True; a terminal condition stops at once."""
     from jupyter_ack.ack.resources import condition_true
-    from jupyter_ack.ack.watch import Event, subscribe
+    from jupyter_ack.ack.watch import Event, Health, subscribe
 
     done = threading.Event()
     outcome: dict[str, Any] = {}
@@ -304,7 +304,15 @@ def wait_synced(
                 told.add(message)
                 say(f"ACK is retrying: {message}")
 
-    unsubscribe = subscribe(cluster, PIPELINES, on_event)
+    def on_health(health: Health) -> None:
+        if health.problem and "unreachable" not in told:
+            told.add("unreachable")
+            say(f"the cluster does not answer ({health.problem}); retrying")
+        if health.lost:
+            outcome["lost"] = health.problem
+            done.set()
+
+    unsubscribe = subscribe(cluster, PIPELINES, on_event, on_health=on_health)
     try:
         if not done.wait(timeout):
             raise SubmitError(
@@ -313,6 +321,11 @@ def wait_synced(
             )
     finally:
         unsubscribe()
+    if "lost" in outcome:
+        raise ClusterError(
+            f"gave up waiting for pipelines/{name}: {outcome['lost']}",
+            hint="check the cluster is up (`kubectl cluster-info`) and submit again",
+        )
     if "terminal" in outcome:
         raise SubmitError(
             f"ACK cannot create pipelines/{name}: {outcome['terminal']}",
@@ -333,6 +346,7 @@ def follow_to_end(
 
     with follow(cluster, run, on_status) as lease:
         final = lease.wait(timeout)
+        lease.raise_if_lost()
         if final is None or not lease.done.is_set():
             raise SubmitError(
                 f"{EXECUTIONS}/{run} did not finish within {timeout:g} s",

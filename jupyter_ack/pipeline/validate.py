@@ -17,18 +17,31 @@ from jupyter_ack.pipeline._jsonpos import escape_token, locate
 from jupyter_ack.pipeline.dag import NESTED_STEP_KEYS, Dag
 from jupyter_ack.pipeline.diagnostics import Diagnostic, Severity, sort_key
 from jupyter_ack.pipeline.rules import (
+    ARGUMENT_LIMITS,
+    CACHE_EXPIRE_AFTER,
+    CONDITION_COMPARISONS,
+    CONDITION_MEMBERSHIP,
+    CONDITION_TYPES,
     EXECUTION_VARIABLES,
     EXPERIMENT_VARIABLES,
+    FAIL_STEP_TYPE,
     MAX_BRANCH_STEPS,
     MAX_DEFINITION_CHARS,
     MAX_PARAMETERS,
     MAX_PROPERTY_FILES,
     MAX_STEP_NAME,
     MAX_STEPS,
+    NO_RETRY_STEP_TYPES,
     PARAMETER_NAME,
     PARAMETER_TYPES,
     PIPELINE_NAME,
+    PROPERTY_FILE_STEP_TYPES,
+    RETRY_EXCEPTION_TYPES,
+    RETRY_MAX_ATTEMPTS,
+    RETRY_MAX_EXPIRE_AFTER_MIN,
+    RETRY_MAX_INTERVAL_SECONDS,
     STEP_NAME,
+    STEP_PROPERTIES,
     STEP_TYPES,
     SUPPORTED_VERSION,
 )
@@ -41,6 +54,9 @@ PLACEHOLDER = re.compile(
 )
 
 CLIENT_APPLY_LIMIT = 262_144
+
+# "Steps.<step>" and, when there is one, the first property after it ("ModelArtifacts").
+_STEP_PROPERTY = re.compile(r"^Steps\.([^.\[\]]+)(?:\.([^.\[\]]+))?")
 
 
 def validate(defn: PipelineDefinition) -> list[Diagnostic]:
@@ -92,6 +108,8 @@ class _Checker:
         dag: Dag = self.defn.dag
         self.check_steps(dag)
         self.check_references(dag)
+        self.check_fail_downstream(dag)
+        self.check_properties(dag)
         self.check_cycles(dag)
         self.check_strings()
         self.check_size()
@@ -295,6 +313,7 @@ class _Checker:
                 )
             self.check_depends_on(step, path, label)
             self.check_property_files(step, path, label)
+            self.check_step_options(step, path, label)
             if isinstance(typ, str) and isinstance(args, dict):
                 for key, _branch in NESTED_STEP_KEYS.get(typ, ()):
                     nested = args.get(key)
@@ -490,6 +509,438 @@ class _Checker:
                     if isinstance(nested, list):
                         stack.extend(reversed(nested))
 
+    # create-time rules the SDK leaves to SageMaker ------------------------------------------
+    # Each rule names its source (an SDK integration test or source file, the developer guide,
+    # an issue, botocore's service model); the facts themselves live in ``rules.py``.
+
+    def check_step_options(self, step: dict[str, Any], path: str, label: str | None) -> None:
+        """The step-level settings SageMaker parses when the pipeline is created: retry
+        policies, cache configuration, property files, a Condition's conditions, and lists
+        botocore bounds."""
+        typ = step.get("Type")
+        typ = typ if isinstance(typ, str) else None
+        args = step.get("Arguments")
+        args = args if isinstance(args, dict) else None
+        self.check_retry_policies(step, path, label, typ)
+        self.check_cache_config(step, path, label)
+        self.check_property_file_outputs(step, path, label, typ, args)
+        if typ == "Condition" and args is not None:
+            self.check_conditions(args, path, label)
+        if typ is not None and args is not None:
+            self.check_argument_limits(typ, args, path, label)
+
+    def check_retry_policies(
+        self, step: dict[str, Any], path: str, label: str | None, typ: str | None
+    ) -> None:
+        """RetryPolicies as the developer guide's "Retry Policy for Pipeline Steps" defines
+        them (the SDK's retry.py checks the same when it builds a policy, a hand-written
+        definition skips it): SageMaker refuses the pipeline otherwise."""
+        if "RetryPolicies" not in step:
+            return
+        policies = step["RetryPolicies"]
+        base = f"{path}/RetryPolicies"
+        code = "RETRY_POLICY_INVALID"
+        if typ in NO_RETRY_STEP_TYPES:
+            self.add(
+                "warning",
+                code,
+                f"a {typ} step takes no RetryPolicies: SageMaker does not retry it",
+                base,
+                label,
+                hint="retry policies apply to job steps (Processing, Training, Tuning, ...); "
+                "remove them here",
+            )
+        if not isinstance(policies, list):
+            self.add(
+                "error",
+                code,
+                f"RetryPolicies must be a list of retry policies, not {_kind(policies)}",
+                base,
+                label,
+                hint='e.g. [{"ExceptionType": ["Step.SERVICE_FAULT"], "MaxAttempts": 3}]',
+            )
+            return
+        for i, policy in enumerate(policies):
+            where = f"{base}/{i}"
+            if not isinstance(policy, dict):
+                self.add(
+                    "error",
+                    code,
+                    f"a retry policy must be an object, not {_kind(policy)}",
+                    where,
+                    label,
+                )
+                continue
+            self.check_exception_types(policy, where, label)
+            if "MaxAttempts" in policy and "ExpireAfterMin" in policy:
+                self.add(
+                    "error",
+                    code,
+                    "a retry policy with both MaxAttempts and ExpireAfterMin: SageMaker "
+                    "refuses it with a validation error",
+                    where,
+                    label,
+                    hint="keep one of them: MaxAttempts (a count) or ExpireAfterMin (minutes)",
+                )
+            for key, most, unit in (
+                ("MaxAttempts", RETRY_MAX_ATTEMPTS, "attempts"),
+                ("ExpireAfterMin", RETRY_MAX_EXPIRE_AFTER_MIN, "minutes (10 days)"),
+                ("IntervalSeconds", RETRY_MAX_INTERVAL_SECONDS, "seconds (12 hours)"),
+            ):
+                if key not in policy:
+                    continue
+                value = policy[key]
+                if not _is_int(value):
+                    self.add(
+                        "error",
+                        code,
+                        f"{key} must be a whole number, not {_kind(value)}",
+                        f"{where}/{key}",
+                        label,
+                    )
+                elif not 0 <= value <= most:
+                    self.add(
+                        "error",
+                        code,
+                        f"{key} is {value}: SageMaker accepts 0 to {most:,}",
+                        f"{where}/{key}",
+                        label,
+                        hint=f"at most {most:,} {unit}",
+                    )
+            rate = policy.get("BackoffRate")
+            if "BackoffRate" in policy and (
+                not isinstance(rate, int | float) or isinstance(rate, bool) or rate < 0
+            ):
+                self.add(
+                    "error",
+                    code,
+                    f"BackoffRate must be a number of 0 or more, not {rate!r}",
+                    f"{where}/BackoffRate",
+                    label,
+                    hint="the multiplier of the interval between attempts; 2.0 by default",
+                )
+
+    def check_exception_types(self, policy: dict[str, Any], where: str, label: str | None) -> None:
+        """``ExceptionType`` is required and names exceptions SageMaker knows."""
+        code = "RETRY_POLICY_INVALID"
+        if "ExceptionType" not in policy:
+            self.add(
+                "error",
+                code,
+                "a retry policy needs ExceptionType: SageMaker refuses it without",
+                where,
+                label,
+                hint='e.g. "ExceptionType": ["Step.SERVICE_FAULT", "Step.THROTTLING"]',
+            )
+            return
+        given = policy["ExceptionType"]
+        entries = (
+            [(f"{where}/ExceptionType/{j}", v) for j, v in enumerate(given)]
+            if isinstance(given, list)
+            else [(f"{where}/ExceptionType", given)]
+        )
+        if isinstance(given, list) and not given:
+            self.add(
+                "error",
+                code,
+                "ExceptionType is empty",
+                f"{where}/ExceptionType",
+                label,
+                hint="name the exceptions to retry: " + ", ".join(RETRY_EXCEPTION_TYPES),
+            )
+        for vpath, value in entries:
+            if not isinstance(value, str) or value not in RETRY_EXCEPTION_TYPES:
+                what = (
+                    f"exception type {value!r} is not one SageMaker retries on"
+                    if isinstance(value, str)
+                    else f"an exception type is a string, not {_kind(value)}"
+                )
+                self.add(
+                    "error",
+                    code,
+                    what,
+                    vpath,
+                    label,
+                    hint=(
+                        _choices(value, RETRY_EXCEPTION_TYPES) if isinstance(value, str) else None
+                    )
+                    or "one of " + ", ".join(RETRY_EXCEPTION_TYPES),
+                )
+
+    def check_cache_config(self, step: dict[str, Any], path: str, label: str | None) -> None:
+        """CacheConfig as the developer guide's "Caching Pipeline Steps" defines it: Enabled a
+        boolean, ExpireAfter an ISO 8601 duration, required when caching is on."""
+        if "CacheConfig" not in step:
+            return
+        config = step["CacheConfig"]
+        base = f"{path}/CacheConfig"
+        code = "CACHE_CONFIG_INVALID"
+        example = '{"Enabled": true, "ExpireAfter": "P30D"}'
+        if not isinstance(config, dict):
+            self.add(
+                "error",
+                code,
+                f"CacheConfig must be an object, not {_kind(config)}",
+                base,
+                label,
+                hint=f"e.g. {example}",
+            )
+            return
+        enabled = config.get("Enabled")
+        if "Enabled" in config and not isinstance(enabled, bool):
+            self.add(
+                "error",
+                code,
+                f"CacheConfig.Enabled must be true or false, not {_kind(enabled)}",
+                f"{base}/Enabled",
+                label,
+                hint="write true or false without quotes",
+            )
+        if "ExpireAfter" in config:
+            expire = config["ExpireAfter"]
+            if not isinstance(expire, str) or not CACHE_EXPIRE_AFTER.match(expire):
+                shown = repr(expire) if isinstance(expire, str) else _kind(expire)
+                self.add(
+                    "error",
+                    code,
+                    f"CacheConfig.ExpireAfter {shown} is not an ISO 8601 duration",
+                    f"{base}/ExpireAfter",
+                    label,
+                    hint='e.g. "P30D" (30 days), "PT12H" (12 hours), "P1DT6H" (1 day 6 hours)',
+                )
+        elif enabled is True:
+            self.add(
+                "warning",
+                code,
+                "caching is on without ExpireAfter: SageMaker needs a timeout for it",
+                base,
+                label,
+                hint=f"add how old a cached run may be, e.g. {example}",
+            )
+
+    def check_property_file_outputs(
+        self,
+        step: dict[str, Any],
+        path: str,
+        label: str | None,
+        typ: str | None,
+        args: dict[str, Any] | None,
+    ) -> None:
+        """Property files belong to Processing steps and read one of the step's outputs (the
+        SDK refuses anything else when it builds the pipeline; a hand-written one fails)."""
+        files = step.get("PropertyFiles")
+        if not isinstance(files, list) or not files:
+            return
+        base = f"{path}/PropertyFiles"
+        code = "PROPERTY_FILE_INVALID"
+        if typ is not None and typ not in PROPERTY_FILE_STEP_TYPES:
+            self.add(
+                "error",
+                code,
+                f"a {typ} step cannot have PropertyFiles: SageMaker reads property files "
+                "from the outputs of Processing steps only",
+                base,
+                label,
+                hint="write the JSON from a Processing step, or read this step's properties "
+                'with {"Get": "Steps.<step>...."}',
+            )
+            return
+        outputs = _output_names(args)
+        for i, entry in enumerate(files):
+            if not isinstance(entry, dict) or not isinstance(entry.get("PropertyFileName"), str):
+                continue  # SCHEMA says so
+            name = entry["PropertyFileName"]
+            where = f"{base}/{i}"
+            for key in ("OutputName", "FilePath"):
+                if not isinstance(entry.get(key), str):
+                    self.add(
+                        "error",
+                        code,
+                        f"property file {name!r} needs {key} (a string)",
+                        where,
+                        label,
+                        hint="a property file is PropertyFileName, OutputName (an output of "
+                        "this step) and FilePath (inside that output)",
+                    )
+            output = entry.get("OutputName")
+            if outputs is not None and isinstance(output, str) and output not in outputs:
+                self.add(
+                    "error",
+                    code,
+                    f"property file {name!r} reads output {output!r}, which step {label!r} "
+                    "does not have",
+                    f"{where}/OutputName",
+                    label,
+                    hint=_choices(output, outputs)
+                    or "the step's outputs: " + (", ".join(sorted(outputs)) or "none"),
+                )
+
+    def check_conditions(self, args: dict[str, Any], path: str, label: str | None) -> None:
+        """A Condition step's Conditions: required (the pipeline definition JSON schema), each
+        of a type SageMaker knows, with the operands that type needs (the SDK's
+        conditions.py writes them; SageMaker cannot parse a condition without)."""
+        code = "CONDITION_INVALID"
+        if "Conditions" not in args:
+            self.add(
+                "error",
+                code,
+                "a Condition step without Conditions: SageMaker cannot parse it",
+                f"{path}/Arguments",
+                label,
+                hint='add "Conditions": [{"Type": "LessThanOrEqualTo", "LeftValue": ..., '
+                '"RightValue": ...}]',
+            )
+            return
+        conditions = args["Conditions"]
+        if not isinstance(conditions, list):
+            self.add(
+                "error",
+                code,
+                f"Conditions must be a list of conditions, not {_kind(conditions)}",
+                f"{path}/Arguments/Conditions",
+                label,
+            )
+            return
+        stack = [(c, f"{path}/Arguments/Conditions/{i}") for i, c in enumerate(conditions)]
+        stack.reverse()
+        while stack:
+            cond, where = stack.pop()
+            if not isinstance(cond, dict):
+                self.add(
+                    "error", code, f"a condition must be an object, not {_kind(cond)}", where, label
+                )
+                continue
+            typ = cond.get("Type")
+            if not isinstance(typ, str):
+                why = "is missing" if typ is None else f"must be a string, not {_kind(typ)}"
+                self.add("error", code, f"condition Type {why}", where, label)
+                continue
+            if typ not in CONDITION_TYPES:
+                self.add(
+                    "warning",
+                    code,
+                    f"condition type {typ!r} is not one SageMaker is known to accept",
+                    f"{where}/Type",
+                    label,
+                    hint=_choices(typ, CONDITION_TYPES),
+                )
+                continue
+            needs: tuple[str, ...] = ()
+            if typ in CONDITION_COMPARISONS:
+                needs = tuple(k for k in ("LeftValue", "RightValue") if k not in cond)
+            elif typ in CONDITION_MEMBERSHIP:
+                if not ({"QueryValue", "Values"} <= cond.keys() or {"Value", "In"} <= cond.keys()):
+                    needs = ("QueryValue", "Values")
+            elif typ == "Or":
+                nested = cond.get("Conditions")
+                if isinstance(nested, list):
+                    stack.extend(
+                        (c, f"{where}/Conditions/{i}") for i, c in reversed(list(enumerate(nested)))
+                    )
+                else:
+                    needs = ("Conditions (a list)",)
+            else:  # Not
+                inner = cond.get("Condition")
+                if isinstance(inner, dict):
+                    stack.append((inner, f"{where}/Condition"))
+                else:
+                    needs = ("Condition (an object)",)
+            if needs:
+                self.add(
+                    "error",
+                    code,
+                    f"a {typ} condition needs {' and '.join(needs)}: SageMaker cannot parse it",
+                    where,
+                    label,
+                )
+
+    def check_argument_limits(
+        self, typ: str, args: dict[str, Any], path: str, label: str | None
+    ) -> None:
+        """Lists botocore bounds, which SageMaker checks when the pipeline is created."""
+        for step_type, keys, most, shape in ARGUMENT_LIMITS:
+            if step_type != typ:
+                continue
+            value: Any = args
+            for key in keys:
+                value = value.get(key) if isinstance(value, dict) else None
+            if isinstance(value, list | dict) and len(value) > most:
+                where = "/".join(escape_token(k) for k in keys)
+                self.add(
+                    "error",
+                    "ARGUMENT_LIMIT",
+                    f"{len(value)} entries in {'.'.join(keys)}: SageMaker accepts at most "
+                    f"{most} ({shape}) and refuses the pipeline",
+                    f"{path}/Arguments/{where}",
+                    label,
+                    hint="split the work over more steps, or combine entries (one S3 prefix "
+                    "for several files)",
+                )
+
+    def check_fail_downstream(self, dag: Dag) -> None:
+        """Nothing can follow a Fail step: SageMaker refuses a DependsOn on one ("X can not
+        depends on F", the SDK's integration test test_fail_steps.py), and a Fail step has no
+        properties to read (the SDK's FailStep.properties)."""
+        fails = {n.name for n in dag.nodes.values() if n.type == FAIL_STEP_TYPE}
+        if not fails:
+            return
+        hint = (
+            "a Fail step ends the run; depend on the step before it, or put this step in "
+            "the other branch of the Condition"
+        )
+        for dep in dag.depends_on:
+            if dep.target in fails:
+                self.add(
+                    "error",
+                    "FAIL_STEP_DOWNSTREAM",
+                    f"depends on Fail step {dep.target!r}: SageMaker refuses the pipeline "
+                    f"({dep.step} can not depends on {dep.target})",
+                    dep.path,
+                    dep.step,
+                    hint,
+                )
+        for ref in dag.references:
+            m = _STEP_PROPERTY.match(ref.expr)
+            if m and m.group(1) in fails:
+                self.add(
+                    "error",
+                    "FAIL_STEP_DOWNSTREAM",
+                    f"reads {ref.expr!r}: Fail step {m.group(1)!r} has no properties, "
+                    "SageMaker cannot resolve it",
+                    f"{ref.path}/Get",
+                    ref.step,
+                    hint,
+                )
+
+    def check_properties(self, dag: Dag) -> None:
+        """A ``Get`` of a step's property reads what that step type has: its Describe*
+        response (the SDK builds ``properties`` from botocore's shape) or the names the SDK
+        gives a Condition (Outcome), Lambda and Callback (OutputParameters) or check step."""
+        for ref in dag.references:
+            if ref.property_file:
+                continue
+            m = _STEP_PROPERTY.match(ref.expr)
+            if not m or not m.group(2):
+                continue
+            head, prop = m.group(1), m.group(2)
+            node = dag.nodes.get(head)
+            if node is None:
+                continue  # DANGLING_REFERENCE says so
+            allowed = STEP_PROPERTIES.get(node.type)
+            if allowed is None or prop in allowed:
+                continue
+            self.add(
+                "error",
+                "UNKNOWN_PROPERTY",
+                f"refers to {prop!r} of {node.type} step {head!r}, which a {node.type} step "
+                "does not have: SageMaker cannot resolve it",
+                f"{ref.path}/Get",
+                ref.step,
+                hint=_choices(prop, allowed)
+                or f"a {node.type} step has: {', '.join(sorted(allowed)[:12])}"
+                + (", ..." if len(allowed) > 12 else ""),
+            )
+
     # graph --------------------------------------------------------------------------------
 
     def check_cycles(self, dag: Dag) -> None:
@@ -665,6 +1116,26 @@ def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return "an object"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _output_names(args: dict[str, Any] | None) -> set[str] | None:
+    """The OutputNames of a Processing step's outputs; None when they cannot be known (no
+    literal list, or a name that is an expression)."""
+    config = args.get("ProcessingOutputConfig") if args is not None else None
+    outputs = config.get("Outputs") if isinstance(config, dict) else None
+    if not isinstance(outputs, list):
+        return None
+    names = set()
+    for output in outputs:
+        name = output.get("OutputName") if isinstance(output, dict) else None
+        if not isinstance(name, str):
+            return None
+        names.add(name)
+    return names
 
 
 def _fits(typ: str, value: Any) -> bool:

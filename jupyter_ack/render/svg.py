@@ -18,16 +18,21 @@ from jupyter_ack.pipeline.dag import Dag
 from jupyter_ack.pipeline.diagnostics import Diagnostic
 from jupyter_ack.pipeline.layout import Layout
 from jupyter_ack.render import theme
+from jupyter_ack.render.text import BIDI_CONTROLS
 
 if TYPE_CHECKING:
     pass
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# bidirectional controls: invisible, they reorder the text around them (see render.text)
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 
 
 def esc(text: object) -> str:
-    """Escape for HTML and XML text and attributes; control characters become U+FFFD."""
-    return html.escape(_CONTROL.sub("\ufffd", str(text)), quote=True)
+    """Escape for HTML and XML text and attributes; control characters become U+FFFD and
+    bidirectional controls their visible escape (the text ``\\u202e``)."""
+    shown = _BIDI.sub(lambda m: f"\\u{ord(m.group(0)):04x}", str(text))
+    return html.escape(_CONTROL.sub("\ufffd", shown), quote=True)
 
 
 def svg(

@@ -1,11 +1,15 @@
 """What the terminal shows: coloured diagnostics, tables, and a live view of a run.
 
 Everything a user's terminal prints passes through :func:`one_line`, so names from a
-definition or the cluster can never inject escape sequences.
+definition or the cluster can never inject escape sequences, break the line, or reorder what
+follows them (bidirectional controls). The symbols (\u2713, \u2717, \u00b7, ...) are the
+ones below; on a terminal whose encoding lacks them, :func:`fit_encoding` prints
+:data:`ASCII_SYMBOLS` instead.
 """
 
 from __future__ import annotations
 
+import codecs
 import os
 import re
 from collections.abc import Sequence
@@ -16,6 +20,60 @@ if TYPE_CHECKING:
     from jupyter_ack.pipeline.diagnostics import Diagnostic
 
 CHECK, CROSS = "\u2713", "\u2717"
+
+# What each symbol the views print becomes on a terminal that cannot show it (an ASCII or
+# Latin-1 locale, PYTHONIOENCODING=ascii): the one place the fallback is chosen.
+ASCII_SYMBOLS = {
+    CHECK: "ok",
+    CROSS: "x",
+    "\u00b7": "*",  # a separator, a pending step
+    "\u25b6": ">",  # executing
+    "\u25b7": ">",  # starting
+    "\u25a0": "#",  # stopping, stopped
+    "\u2192": "->",
+    "\u2026": "...",
+    "\u2014": "--",
+}
+ENCODE_ERRORS = "jupyter-ack-symbols"
+
+
+def _ascii_symbols(error: UnicodeError) -> tuple[str, int]:
+    """Encoding error handler: a known symbol as its ASCII stand-in, any other character the
+    stream cannot encode as a ``\\uXXXX`` escape (still valid inside JSON strings)."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    out = []
+    for ch in error.object[error.start : error.end]:
+        stand_in = ASCII_SYMBOLS.get(ch)
+        if stand_in is None:
+            code = ord(ch)
+            if code > 0xFFFF:  # as JSON writes it: a surrogate pair
+                code -= 0x10000
+                stand_in = f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+            else:
+                stand_in = f"\\u{code:04x}"
+        out.append(stand_in)
+    return "".join(out), error.end
+
+
+codecs.register_error(ENCODE_ERRORS, _ascii_symbols)
+
+
+def fit_encoding(stream: IO[str]) -> None:
+    """Make ``stream`` print what its encoding lacks as ASCII instead of failing mid-output.
+
+    A terminal whose encoding has the symbols is left alone; otherwise the stream's error
+    handler becomes :func:`_ascii_symbols` ("ok" for \u2713, "x" for \u2717, ...).
+    """
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        "".join(ASCII_SYMBOLS).encode(encoding)
+        return
+    except (UnicodeEncodeError, LookupError):
+        pass
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors=ENCODE_ERRORS)
 
 
 class Colours:
@@ -86,11 +144,17 @@ def write_diagnostics(
     out.write(f"{mark} {one_line(defn.source)}: {sep.join(facts)}\n")
 
 
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Bidirectional controls: invisible, they reorder the text around them, so a step name could
+# read as another (CVE-2021-42574, "Trojan Source").
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+# C0 and C1 controls (escape sequences, line breaks), line and paragraph separators, and the
+# bidirectional controls: each is shown as its escape (\x1b, \n, \u2028, \u202e)
+CONTROL = re.compile(f"[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029{BIDI_CONTROLS}]")
 
 
 def one_line(text: object) -> str:
-    """Text safe for one terminal line: control characters (escape sequences) are shown."""
+    """Text safe for one terminal line: control, line-separator and bidirectional-control
+    characters are shown as escapes (``\\x1b``, ``\\u202e``) instead of acting."""
     return CONTROL.sub(lambda m: repr(m.group(0))[1:-1], str(text))
 
 
@@ -136,6 +200,9 @@ class RunView:
         lines = [head]
         if run.problem:
             lines.append(f"  {self.c.red('ACK')}: {one_line(run.problem)}")
+        if run.unreachable:
+            lines.append(f"  {self.c.yellow('cluster unreachable')}: {one_line(run.unreachable)}")
+            lines.append("  retrying; the last known state is shown")
         for s in run.steps:
             mark = self.SYMBOLS.get(s.status, "\u00b7")
             reason = f"  {one_line(s.failure_reason)}" if s.failure_reason else ""
@@ -154,6 +221,8 @@ class RunView:
         else:  # a log: one line per change
             steps = ", ".join(f"{s.name}={s.status}" for s in run.steps)
             line = f"{run.name}: {run.status}" + (f" [{steps}]" if steps else "")
+            if run.unreachable:
+                line += f" (cluster unreachable: {run.unreachable}; retrying)"
             if line != self.last_line:
                 self.out.write(one_line(line) + "\n")
                 self.last_line = line

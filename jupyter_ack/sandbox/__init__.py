@@ -3,7 +3,8 @@
 It is the embedded default for a new user (see the whole flow before touching a cluster) and
 the project's integration test bed: clients talk HTTP to it exactly as to EKS and AWS.
 Nothing in the product imports this package except the ``sandbox`` and ``demo`` commands.
-Binds 127.0.0.1 only. Needs the ``sandbox`` extra (``pip install 'jupyter-ack[sandbox]'``).
+Binds 127.0.0.1 only; the Kubernetes API is HTTPS with a bearer token (in the kubeconfig it
+writes). Needs the ``sandbox`` extra (``pip install 'jupyter-ack[sandbox]'``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ in ``jupyter_ack.cli.sandbox``).
 
 ``up`` runs in the foreground until Ctrl-C (or SIGTERM), or with ``--detach`` in a child
 process of its own session, returning once the sandbox answers. The state directory holds
-``kubeconfig``, ``env``, ``pid`` and ``sandbox.log``.
+``kubeconfig`` (the API's address, CA and bearer token; mode 0600), ``env``, ``pid`` and
+``sandbox.log``. Nothing printed or logged contains the token.
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ def usage(sandbox: Any, args: argparse.Namespace) -> str:
     return (
         f"jupyter-ack sandbox is up ({sandbox.started_in:.1f} s)\n"
         f"  Kubernetes API   {sandbox.kube_url}   context {CONTEXT}\n"
+        f"                   TLS with its own CA; token in {sandbox.kubeconfig} (keep it private)\n"
         f"  AWS (moto)       {sandbox.aws_endpoint}   S3 and SageMaker, region us-east-1\n"
         f"  ACK controller   requeue every {args.ack_period:g} s; "
         f"steps run {args.step_seconds:g} s; failing steps: {failing}\n"
@@ -120,7 +122,7 @@ def usage(sandbox: Any, args: argparse.Namespace) -> str:
 
 
 def _detach(args: argparse.Namespace, state_dir: Path) -> int:
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     log_path = state_dir / "sandbox.log"
     for name in ("pid", "env"):
         (state_dir / name).unlink(missing_ok=True)

@@ -5,6 +5,11 @@
 directory holds ``kubeconfig`` (context ``jupyter-ack-sandbox``) and ``env`` (shell
 ``export`` lines for AWS and KUBECONFIG), so kubectl, boto3, the AWS CLI and jupyter-ack
 find the sandbox the way they would find a real cluster and account.
+
+The Kubernetes API is served over HTTPS with a certificate of the sandbox's own and needs a
+bearer token, made afresh at each start: the kubeconfig (mode 0600) carries both, and
+nothing else does. Any local process can reach a loopback port, and this API can create and
+delete anything.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ ACCOUNT_ID = "123456789012"
 ACCESS_KEY = "sandbox-access-key"
 SECRET_KEY = "sandbox-secret-key"
 CONTROLLER_USER = "system:serviceaccount:ack-system:ack-sagemaker-controller"
+USER = "sandbox-admin"  # the kubeconfig's user, unless ``tokens`` are given
 
 
 def crd_documents() -> list[dict[str, Any]]:
@@ -47,8 +53,10 @@ class Sandbox:
 
     ``ack_period`` is the controller's requeue period (30 s like the real one; tests use
     less), ``step_seconds`` how long each simulated pipeline step runs, ``fail_steps`` maps
-    step names to the failure reason they end with in every execution. ``tokens`` turns on
-    bearer-token auth on the API server ({token: user}); the kubeconfig then uses the first.
+    step names to the failure reason they end with in every execution. ``tokens`` are the
+    API server's users ({token: user}; tests use several for deny rules) and the kubeconfig
+    uses the first; without them one random token for ``USER`` is made. The controller always
+    has a token of its own.
     """
 
     def __init__(
@@ -70,7 +78,7 @@ class Sandbox:
         self.step_seconds = step_seconds
         self.fail_steps = dict(fail_steps or {})
         self.tokens = tokens
-        self._controller_token = secrets.token_hex(16)
+        self._controller_token = secrets.token_urlsafe(32)
         self.kube: Any = None
         self.moto: Any = None
         self.controller: Any = None
@@ -86,17 +94,17 @@ class Sandbox:
         began = time.perf_counter()
         # moto's HTTP server logs a line per request: keep the user's terminal for what matters
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             self.moto = start_moto(
                 SimulationSettings(step_seconds=self.step_seconds, fail_steps=dict(self.fail_steps))
             )
-            tokens = None
-            if self.tokens:  # the controller gets an identity of its own, never denied
-                tokens = {**self.tokens, self._controller_token: CONTROLLER_USER}
+            users = dict(self.tokens) if self.tokens else {secrets.token_urlsafe(32): USER}
+            token = next(iter(users))
+            # the controller gets an identity of its own, never denied
+            tokens = {**users, self._controller_token: CONTROLLER_USER}
             self.kube = KubeApiServer(host="127.0.0.1", port=0, crds=crd_documents(), tokens=tokens)
             self.kube.start()
-            token = next(iter(self.tokens)) if self.tokens else None
             self.kube.write_kubeconfig(
                 self.kubeconfig, context=CONTEXT, namespace="default", token=token
             )
@@ -151,7 +159,13 @@ class Sandbox:
 
     @property
     def kube_url(self) -> str:
+        """``https://127.0.0.1:<port>``: verify it with ``kube_ca_pem``, send a token."""
         return str(self.kube.url)
+
+    @property
+    def kube_ca_pem(self) -> bytes:
+        """The API server's certificate (its own CA), as in the kubeconfig."""
+        return bytes(self.kube.ca_pem)
 
     @property
     def aws_endpoint(self) -> str:
@@ -213,8 +227,8 @@ class Sandbox:
 
         configuration = client.Configuration()
         configuration.host = self.kube_url
-        if self.tokens:
-            configuration.api_key = {"authorization": f"Bearer {self._controller_token}"}
+        configuration.ssl_ca_cert = str(self.kube.ca_file)
+        configuration.api_key = {"authorization": f"Bearer {self._controller_token}"}
         return client.ApiClient(configuration)
 
     def _sagemaker_factory(self, region: str) -> Any:

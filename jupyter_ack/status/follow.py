@@ -12,10 +12,11 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from jupyter_ack.ack.resources import EXECUTIONS, FINISHED
-from jupyter_ack.ack.watch import Event, subscribe
+from jupyter_ack.ack.watch import Event, Health, subscribe
 from jupyter_ack.status.model import NOT_POLLED, RunStatus, StepStatus, from_object, merge
 from jupyter_ack.status.poller import StepPoller
 
@@ -49,6 +50,8 @@ class RunFollower:
         self.poll_fast, self.poll_slow = poll_fast, poll_slow
         self.current: RunStatus | None = None
         self.gone = False
+        self.lost: str | None = None  # the cluster stayed unreachable past the limit: why
+        self._health = Health()
         self.done = threading.Event()
         self._ack: RunStatus | None = None
         self._described: dict[str, Any] | None = None
@@ -65,7 +68,9 @@ class RunFollower:
         with self._lock:
             if self._stopped:  # its only lease closed before the start: nobody is listening
                 return self
-            self._unsubscribe = subscribe(self.cluster, EXECUTIONS, self._on_event)
+            self._unsubscribe = subscribe(
+                self.cluster, EXECUTIONS, self._on_event, on_health=self._on_health
+            )
         return self
 
     def stop(self) -> None:
@@ -123,6 +128,15 @@ class RunFollower:
             self._poller.poke()
         self._publish()
 
+    def _on_health(self, health: Health) -> None:
+        """The cluster stopped (or started again) answering: every view says so, and once it
+        has been gone past the limit the run is given up on (``lost``)."""
+        with self._lock:
+            self._health = health
+            if health.lost:
+                self.lost = health.problem
+        self._publish(final=health.lost)
+
     def _on_steps(
         self, steps: tuple[StepStatus, ...], source: str, described: dict[str, Any] | None
     ) -> None:
@@ -138,6 +152,8 @@ class RunFollower:
             if self._ack is None:
                 return
             merged = merge(self._ack, self._described, self._steps, self._source)
+            if self._health.problem:
+                merged = replace(merged, unreachable=self._health.problem)
             if merged == self.current and not final:
                 return
             self.current = merged
@@ -178,6 +194,24 @@ class Follow:
     @property
     def gone(self) -> bool:
         return self.follower.gone
+
+    @property
+    def lost(self) -> str | None:
+        """Why the run was given up on: the cluster stayed unreachable past the limit."""
+        return self.follower.lost
+
+    def raise_if_lost(self) -> None:
+        """A :class:`ClusterError` when the run was given up on (for the blocking views)."""
+        from jupyter_ack.ack.watch import unreachable_limit
+        from jupyter_ack.errors import ClusterError
+
+        if self.follower.lost:
+            raise ClusterError(
+                f"gave up following {self.name} after {unreachable_limit():g} s: "
+                f"{self.follower.lost}",
+                hint=f"when the cluster is back, `jupyter-ack status {self.name}` tells where "
+                "the run is (the limit: JUPYTER_ACK_UNREACHABLE_LIMIT seconds)",
+            )
 
     def _deliver(self, run: RunStatus, finished: bool) -> None:
         if self._closed:

@@ -71,6 +71,7 @@ class RunStatus:
     steps_source: str = NOT_POLLED
     conditions: tuple[dict[str, Any], ...] = ()
     in_cluster: bool = True  # False: only SageMaker still knows it (stopped, or object deleted)
+    unreachable: str | None = None  # the cluster does not answer: why (we keep retrying)
     selected_steps: tuple[str, ...] = ()  # a selective run: the steps it runs
 
     @property

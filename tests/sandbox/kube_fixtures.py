@@ -9,6 +9,7 @@ import json
 import os
 import queue
 import shutil
+import ssl
 import subprocess
 import threading
 import urllib.parse
@@ -179,13 +180,35 @@ class Reply:
         return self.headers.get_all("Warning") or []
 
 
-class Http:
-    """Plain HTTP to the server, as a client library without opinions would send it."""
+def tls_context(ca_pem: bytes) -> ssl.SSLContext:
+    """A client context that trusts only the server's own certificate."""
+    return ssl.create_default_context(cadata=ca_pem.decode())
 
-    def __init__(self, url: str, token: str | None = None) -> None:
+
+class Http:
+    """Raw HTTPS to the server, as a client library without opinions would send it: the
+    server's CA, a bearer token (``None``: none), and nothing else."""
+
+    def __init__(self, url: str, token: str | None, ca_pem: bytes) -> None:
         parts = urllib.parse.urlsplit(url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 443
         self.token = token
+        self.context = tls_context(ca_pem)
+
+    @classmethod
+    def to(cls, server: KubeApiServer, token: str | None = None) -> Http:
+        """A client of ``server`` with ``token``, by default the server's first one."""
+        return cls(server.url, server.token if token is None else token, server.ca_pem)
+
+    @classmethod
+    def anonymous(cls, server: KubeApiServer) -> Http:
+        """A client of ``server`` that sends no token at all."""
+        return cls(server.url, None, server.ca_pem)
+
+    def connection(self, timeout: float = 10) -> http.client.HTTPSConnection:
+        return http.client.HTTPSConnection(
+            self.host, self.port, timeout=timeout, context=self.context
+        )
 
     def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         out = {"Accept": "application/json", "User-Agent": "kube-tests/1.0"}
@@ -201,8 +224,9 @@ class Http:
         body: Any = None,
         content_type: str = "application/json",
         headers: dict[str, str] | None = None,
+        timeout: float = 10,
     ) -> Reply:
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=10)
+        conn = self.connection(timeout)
         try:
             data = None
             if body is not None:
@@ -250,7 +274,7 @@ class WatchStream:
     """A watch response read line by line, each wait bounded by a timeout."""
 
     def __init__(self, client: Http, path: str, headers: dict[str, str] | None) -> None:
-        self.conn = http.client.HTTPConnection(client.host, client.port, timeout=10)
+        self.conn = client.connection()
         self.conn.request("GET", path, headers=client.headers(headers))
         self.resp = self.conn.getresponse()
         self.status = self.resp.status
@@ -280,7 +304,8 @@ class WatchStream:
 
 @pytest.fixture
 def api(kube: KubeApiServer) -> Http:
-    return Http(kube.url)
+    """Raw HTTPS to ``kube`` with its token and CA."""
+    return Http.to(kube)
 
 
 WIDGETS = "/apis/example.test/v1/namespaces/default/widgets"

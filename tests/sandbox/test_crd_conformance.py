@@ -5,6 +5,7 @@ the objects ``jupyter_ack.ack.manifests`` makes pass both with strict field vali
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -73,8 +74,12 @@ def test_our_crds_have_the_shape_of_the_real_ones() -> None:
 
 
 class Api:
+    """urllib over HTTPS, with the server's CA and token."""
+
     def __init__(self, server: KubeApiServer) -> None:
         self.url = server.url
+        self.token = server.token
+        self.context = ssl.create_default_context(cadata=server.ca_pem.decode())
 
     def send(self, method: str, path: str, body: Any, content_type: str) -> tuple[int, Any]:
         data = (body if isinstance(body, str) else json.dumps(body)).encode()
@@ -82,10 +87,14 @@ class Api:
             self.url + path,
             data=data,
             method=method,
-            headers={"Content-Type": content_type, "Accept": "application/json"},
+            headers={
+                "Content-Type": content_type,
+                "Accept": "application/json",
+                "Authorization": f"Bearer {self.token}",
+            },
         )
         try:
-            with urllib.request.urlopen(req, timeout=10) as response:
+            with urllib.request.urlopen(req, timeout=10, context=self.context) as response:
                 return response.status, json.loads(response.read())
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read() or b"{}")

@@ -303,7 +303,7 @@ def test_ack_pipeline_crds(folder: Path, tmp_path: Path) -> None:
         )
         k.ok("apply", "-f", "-", stdin=pipeline)
         k.ok("apply", "--server-side", "-f", "-", stdin=execution)
-        http = Http(srv.url)
+        http = Http.to(srv)
         base = "/apis/sagemaker.services.k8s.aws/v1alpha1/namespaces/default"
         http.patch(f"{base}/pipelines/p1/status", {"status": {"pipelineStatus": "Active"}})
         http.patch(

@@ -1,18 +1,19 @@
-"""Watches over plain HTTP: initial state, changes, resume, 410, bookmarks, timeouts,
-selectors, dropped connections, latency and fan-out."""
+"""Watches over HTTPS: initial state, changes, resume, 410, bookmarks, timeouts, selectors,
+dropped connections, delivery in order and fan-out. (Watch latency is a speed target:
+benchmarks/bench_kubeapi.py measures and reports it.)"""
 
 from __future__ import annotations
 
 import socket
-import statistics
 import threading
 import time
+from typing import Any
 
 import pytest
 
 from jupyter_ack.sandbox.kubeapi import KubeApiServer
 
-from .kube_fixtures import WIDGETS, Http, api, kube, widget
+from .kube_fixtures import WIDGETS, Http, api, kube, tls_context, widget
 
 __all__ = ["api", "kube"]
 
@@ -91,7 +92,7 @@ def test_too_old_resource_version_is_an_error_event_with_410(
 
 def test_history_limit_expires_old_versions() -> None:
     with KubeApiServer(crds=[], history_limit=5) as srv:
-        http = Http(srv.url)
+        http = Http.to(srv)
         start = http.get("/api/v1/namespaces").body["metadata"]["resourceVersion"]
         for i in range(8):
             http.post("/api/v1/namespaces", {"metadata": {"name": f"n{i}"}})
@@ -105,6 +106,24 @@ def test_history_limit_expires_old_versions() -> None:
             stream.close()
 
 
+def _assert_bookmark(event: dict[str, Any], rv: str) -> None:
+    assert event["type"] == "BOOKMARK"
+    assert event["object"]["kind"] == "Widget"
+    assert event["object"]["apiVersion"] == "example.test/v1"
+    assert event["object"]["metadata"]["resourceVersion"] == rv
+
+
+def test_bookmarks_come_periodically(api: Http) -> None:
+    api.post(WIDGETS, widget("a"))
+    rv = api.get(WIDGETS).body["metadata"]["resourceVersion"]
+    stream = api.watch(f"{WIDGETS}?watch=1&allowWatchBookmarks=true&resourceVersion={rv}")
+    try:
+        for event in stream.events(3):  # every 0.2 s (the fixture's interval), over and over
+            _assert_bookmark(event, rv)
+    finally:
+        stream.close()
+
+
 def test_bookmarks_periodically_and_at_timeout(api: Http) -> None:
     api.post(WIDGETS, widget("a"))
     rv = api.get(WIDGETS).body["metadata"]["resourceVersion"]
@@ -113,16 +132,15 @@ def test_bookmarks_periodically_and_at_timeout(api: Http) -> None:
         f"{WIDGETS}?watch=1&allowWatchBookmarks=true&timeoutSeconds=1&resourceVersion={rv}"
     )
     try:
-        kinds = []
+        events = []
         while (event := stream.next(timeout=5)) is not None:
-            kinds.append(event["type"])
-            assert event["type"] == "BOOKMARK"
-            assert event["object"]["kind"] == "Widget"
-            assert event["object"]["apiVersion"] == "example.test/v1"
-            assert event["object"]["metadata"]["resourceVersion"] == rv
-        elapsed = time.monotonic() - began
-        assert 0.9 < elapsed < 3
-        assert len(kinds) >= 3  # every 0.2 s, and one at the end
+            events.append(event)
+        assert events, "the stream ended without its closing bookmark"
+        for event in events:
+            _assert_bookmark(event, rv)
+        # The timeout ends the stream, and not before it is due (a lower bound only: how
+        # much later is a speed figure, reported by benchmarks/bench_kubeapi.py).
+        assert time.monotonic() - began >= 0.9
     finally:
         stream.close()
 
@@ -217,15 +235,25 @@ def test_drop_watches_ends_streams(kube: KubeApiServer, api: Http) -> None:
 
 
 def _raw_watch(kube: KubeApiServer) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", kube.port), timeout=5)
-    sock.sendall(f"GET {WIDGETS}?watch=1 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    """A watch on a bare TLS socket, so that the test sees the chunked framing itself."""
+    plain = socket.create_connection(("127.0.0.1", kube.port), timeout=5)
+    sock = tls_context(kube.ca_pem).wrap_socket(plain, server_hostname="127.0.0.1")
+    sock.sendall(
+        f"GET {WIDGETS}?watch=1 HTTP/1.1\r\nHost: 127.0.0.1:{kube.port}\r\n"
+        f"Authorization: Bearer {kube.token}\r\n\r\n".encode()
+    )
     return sock
 
 
 def _read_until_closed(sock: socket.socket) -> bytes:
+    """Everything up to the end of the connection, however it ended (a cut TLS connection
+    may end in a reset rather than a clean end of file)."""
     data = b""
-    while chunk := sock.recv(65536):
-        data += chunk
+    try:
+        while chunk := sock.recv(65536):
+            data += chunk
+    except ConnectionResetError:
+        pass
     return data
 
 
@@ -283,40 +311,42 @@ def test_deleting_the_crd_deletes_objects_and_ends_watches(api: Http) -> None:
         stream.close()
 
 
-def _latencies(api: Http, watchers: int, events: int) -> list[float]:
+def _deliveries(api: Http, watchers: int, events: int) -> list[list[tuple[str, str]]]:
+    """What each of ``watchers`` watches saw of ``events`` creates: (type, name) in order.
+    How fast they arrive is measured by benchmarks/bench_kubeapi.py, not here."""
     rv = api.get(WIDGETS).body["metadata"]["resourceVersion"]
     streams = [api.watch(f"{WIDGETS}?watch=1&resourceVersion={rv}") for _ in range(watchers)]
-    received: list[list[float]] = [[] for _ in range(watchers)]
+    received: list[list[tuple[str, str]]] = [[] for _ in range(watchers)]
 
     def read(i: int) -> None:
         for _ in range(events):
             event = streams[i].next(timeout=10)
-            assert event is not None
-            received[i].append(time.perf_counter())
+            if event is None:
+                return
+            received[i].append((event["type"], event["object"]["metadata"]["name"]))
 
     readers = [threading.Thread(target=read, args=(i,)) for i in range(watchers)]
     for r in readers:
         r.start()
-    sent: list[float] = []
     try:
         for i in range(events):
-            sent.append(time.perf_counter())
-            assert api.post(WIDGETS, widget(f"lat{i}")).status == 201
-            time.sleep(0.002)  # pacing, not synchronisation: measures per-event latency
+            assert api.post(WIDGETS, widget(f"ev{i:03d}")).status == 201
         for r in readers:
             r.join(timeout=30)
+        assert not any(r.is_alive() for r in readers)
     finally:
         for s in streams:
             s.close()
-    return [got[i] - sent[i] for got in received for i in range(events)]
+    return received
 
 
-def test_events_reach_a_watcher_within_10_ms_p95(api: Http) -> None:
-    lat = sorted(_latencies(api, watchers=1, events=60))
-    p95 = lat[int(len(lat) * 0.95) - 1]
-    assert p95 < 0.010, f"p95 {p95 * 1000:.1f} ms, median {statistics.median(lat) * 1000:.1f} ms"
+def test_events_reach_a_watcher_in_order_and_all_of_them(api: Http) -> None:
+    (seen,) = _deliveries(api, watchers=1, events=60)
+    assert seen == [("ADDED", f"ev{i:03d}") for i in range(60)]
 
 
 def test_a_hundred_watchers_all_see_every_event(api: Http) -> None:
-    lat = _latencies(api, watchers=100, events=5)
-    assert len(lat) == 500
+    seen = _deliveries(api, watchers=100, events=5)
+    expected = [("ADDED", f"ev{i:03d}") for i in range(5)]
+    assert len(seen) == 100
+    assert all(got == expected for got in seen)

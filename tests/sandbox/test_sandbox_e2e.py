@@ -362,7 +362,12 @@ def test_sandbox_command_up_detach_env_down(tmp_path: Path) -> None:
 
 
 def test_sandbox_binds_loopback_only(sandbox: Sandbox) -> None:
-    assert sandbox.kube_url.startswith("http://127.0.0.1:")
+    import ipaddress
+
+    assert sandbox.kube_url.startswith("https://127.0.0.1:")
+    assert sandbox.kube.addresses
+    for address in sandbox.kube.addresses:
+        assert ipaddress.ip_address(address[0]).is_loopback, address
     assert sandbox.aws_endpoint.startswith("http://127.0.0.1:")
     assert sandbox.started_in is not None
     assert sandbox.started_in < 10

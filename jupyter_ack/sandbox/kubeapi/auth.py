@@ -1,17 +1,41 @@
-"""Bearer-token authentication and deny rules, answered as the apiserver answers them.
+"""Who may talk to the emulator: the Host header, bearer tokens, and deny rules.
 
-Without tokens every request is the anonymous admin. Deny rules stand in for RBAC in tests:
-a matching request gets 403 with the apiserver's exact "User ... cannot ..." message.
+Every request needs a known bearer token (401 otherwise, as the apiserver with anonymous
+auth off): the API can create and delete anything, and any local process or user could
+otherwise reach a loopback port. The ``Host`` header must name loopback (403 otherwise), so
+that a web page whose name a rebinding DNS server points at 127.0.0.1 cannot drive the API
+from the user's browser. Deny rules stand in for RBAC in tests: a matching request gets 403
+with the apiserver's exact "User ... cannot ..." message.
 """
 
 from __future__ import annotations
 
+import hmac
 import threading
 from dataclasses import dataclass
 
 from . import errors
 
-ANONYMOUS = "system:anonymous"
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+
+
+def check_host(host: str | None, port: int) -> None:
+    """403 unless ``host`` (the Host header) is a loopback name, with this server's port or
+    none. Any other name reached this socket through a DNS answer pointing at loopback: a
+    browser does that for a page that rebinds its own name, and must not get through."""
+    given = (host or "").strip().lower()
+    allowed = {form for name in LOOPBACK_NAMES for form in (name, f"{name}:{port}")}
+    if given in allowed:
+        return
+    shown = "none" if host is None else f'"{host}"'
+    raise errors.ApiError(
+        403,
+        "Forbidden",
+        f"Host header {shown} is not allowed: the sandbox's API server answers only requests "
+        f"addressed to 127.0.0.1, localhost or [::1] (port {port}), to protect it from DNS "
+        "rebinding",
+        {},
+    )
 
 
 @dataclass(frozen=True)
@@ -33,18 +57,25 @@ class Rule:
 
 
 class Auth:
-    def __init__(self, tokens: dict[str, str] | None) -> None:
-        self.tokens = dict(tokens) if tokens is not None else None
+    """``tokens`` maps each bearer token to its user name; there is no anonymous access."""
+
+    def __init__(self, tokens: dict[str, str]) -> None:
+        if not tokens or not all(tokens):
+            raise ValueError("the API server needs at least one token, and no empty token")
+        self.tokens = dict(tokens)
         self._rules: list[Rule] = []
         self._lock = threading.Lock()
 
     def user(self, authorization: str | None) -> str:
-        """The user behind an ``Authorization`` header; 401 when tokens are on and it is bad."""
-        if self.tokens is None:
-            return ANONYMOUS
-        scheme, _, token = (authorization or "").partition(" ")
-        user = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
-        if user is None:
+        """The user behind an ``Authorization: Bearer`` header; 401 when it is missing or
+        unknown. Every token is compared in constant time, so timing tells nothing."""
+        scheme, _, given = (authorization or "").partition(" ")
+        presented = given.strip().encode()
+        user = None
+        for token, name in self.tokens.items():
+            if hmac.compare_digest(token.encode(), presented):
+                user = name
+        if user is None or scheme.lower() != "bearer":
             raise errors.unauthorized()
         return user
 

@@ -13,8 +13,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
-
 from . import apply as ssa
 from . import errors, schema
 from .deletion import PROTECTED_NAMESPACES, Deletes
@@ -388,9 +386,25 @@ class Api(Reads, Deletes):
 
     # --- patch and apply ---------------------------------------------------------------------
 
-    def patch(self, t: Target, content_type: str, raw: bytes, opts: Options) -> Result:
+    def check_patch(self, t: Target, content_type: str, opts: Options) -> None:
+        """What the apiserver refuses before it reads a patch's body: a patch type the
+        resource does not take (415), ``force`` on a non-apply patch and apply without a
+        field manager (422). Routes call it before they read and decode the body."""
         if content_type == APPLY:
-            return self.apply(t, raw, opts)
+            if not opts.manager_given:
+                raise errors.invalid(
+                    "meta.k8s.io",
+                    "PatchOptions",
+                    "",
+                    [
+                        errors.field_error(
+                            "fieldManager",
+                            "FieldValueRequired",
+                            "Required value: is required for apply patch",
+                        )
+                    ],
+                )
+            return
         if opts.force is not None:
             raise errors.invalid(
                 "meta.k8s.io",
@@ -407,11 +421,14 @@ class Api(Reads, Deletes):
         accepted = CR_PATCH_TYPES if t.rtype.custom else BUILTIN_PATCH_TYPES
         if content_type not in accepted:
             raise errors.unsupported_media_type(content_type, accepted)
+
+    def patch(self, t: Target, content_type: str, doc: Any, opts: Options) -> Result:
+        """Apply a decoded patch document (``bodies.decode_json``, or ``decode_yaml`` for an
+        apply patch) of ``content_type``."""
+        self.check_patch(t, content_type, opts)
+        if content_type == APPLY:
+            return self.apply(t, doc, opts)
         old = self._existing(t)
-        try:
-            doc = json.loads(raw or b"null")
-        except ValueError as e:
-            raise errors.bad_request(f"error decoding patch: {e}") from None
         current = self.output(t, old)
         if content_type == MERGE:
             if not isinstance(doc, dict):
@@ -429,24 +446,9 @@ class Api(Reads, Deletes):
         warnings = self._prune(t, obj, opts)
         return self._update(t, old, obj, opts, warnings, None)
 
-    def apply(self, t: Target, raw: bytes, opts: Options) -> Result:
-        if not opts.manager_given:
-            raise errors.invalid(
-                "meta.k8s.io",
-                "PatchOptions",
-                "",
-                [
-                    errors.field_error(
-                        "fieldManager",
-                        "FieldValueRequired",
-                        "Required value: is required for apply patch",
-                    )
-                ],
-            )
-        try:
-            config = yaml.safe_load(raw.decode("utf-8")) if raw else None
-        except (yaml.YAMLError, UnicodeDecodeError) as e:
-            raise errors.bad_request(f"error decoding YAML: {e}") from None
+    def apply(self, t: Target, config: Any, opts: Options) -> Result:
+        """Server-side apply of a decoded apply configuration (see ``check_patch``)."""
+        self.check_patch(t, APPLY, opts)
         if not isinstance(config, dict):
             raise errors.bad_request(
                 "error decoding YAML: the apply configuration must be an object"

@@ -1,4 +1,5 @@
-"""Fault injection for resilience tests: failing requests, dropped watches, compaction, delay.
+"""Fault injection for resilience tests: failing requests, dropped watches, compaction, delay,
+and holding body decoding (to show the loop stays free while a body is decoded).
 
 Methods are called from the test's thread; the ones that touch the store or open watches
 run on the server's loop through ``run`` so that they never race a request.
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import errors
+from .bodies import Gate
 
 
 @dataclass
@@ -29,6 +31,8 @@ class Faults:
         self.delay_seconds = 0.0
         self.on_drop: Callable[[bool], int] = lambda abort: 0
         self.on_compact: Callable[[], None] = lambda: None
+        self.on_hold: Callable[[], Gate] = Gate
+        self.on_unhold: Callable[[], None] = lambda: None
 
     def fail_requests(self, n: int, status: int = 500, path_contains: str | None = None) -> None:
         """The next ``n`` requests (whose path and query contain ``path_contains``, e.g.
@@ -52,10 +56,20 @@ class Faults:
         """Delay every response by ``seconds`` (0 to stop)."""
         self.delay_seconds = max(0.0, float(seconds))
 
+    def hold_bodies(self) -> Gate:
+        """Hold every request body's decoding (on the decoding threads, not the loop) until
+        ``release()`` on the returned gate; its ``entered`` event is set once one waits."""
+        return self.on_hold()
+
+    def release_bodies(self) -> None:
+        """Stop holding bodies, letting any held one go on."""
+        self.on_unhold()
+
     def clear(self) -> None:
         with self._lock:
             self._failures.clear()
         self.delay_seconds = 0.0
+        self.on_unhold()
 
     def take(self, path: str) -> errors.ApiError | None:
         """The injected error for this request, if one is pending."""

@@ -1,11 +1,20 @@
 """JSON merge patch (RFC 7386), JSON patch (RFC 6902), and the strategic merge patch subset
-that kubectl sends for built-in types (namespaces) — custom resources refuse it with 415."""
+that kubectl sends for built-in types (namespaces) — custom resources refuse it with 415.
+
+A JSON patch is bounded as the apiserver bounds it: at most ``MAX_OPERATIONS`` operations
+(413), and ``copy`` operations may add at most ``COPY_BUDGET`` nodes in all (422), since each
+copy of a subtree into itself doubles the object: 30 small operations would otherwise make
+a billion nodes on the event loop. No operation may put a value deeper than
+``bodies.MAX_DEPTH`` (422), which keeps every stored object within what the handlers can
+walk, whatever the sequence of patches.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from . import errors
+from .bodies import MAX_DEPTH, measure
 from .meta import jcopy
 
 JSON = dict[str, Any]
@@ -16,6 +25,8 @@ STRATEGIC = "application/strategic-merge-patch+json"
 APPLY = "application/apply-patch+yaml"
 CR_PATCH_TYPES = [JSON_PATCH, MERGE, APPLY]
 BUILTIN_PATCH_TYPES = [JSON_PATCH, MERGE, STRATEGIC, APPLY]
+MAX_OPERATIONS = 10_000  # the apiserver's maxJSONPatchOperations
+COPY_BUDGET = 100_000  # nodes that the copy operations of one patch may add, in all
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -146,12 +157,20 @@ def json_patch(target: Any, ops: Any) -> Any:
         raise errors.bad_request(
             "json: cannot unmarshal object into Go value of type jsonpatch.Patch"
         )
+    if len(ops) > MAX_OPERATIONS:
+        raise errors.ApiError(
+            413,
+            "RequestEntityTooLarge",
+            f"Request entity too large: The allowed maximum operations in a JSON patch is "
+            f"{MAX_OPERATIONS}, got {len(ops)}",
+        )
     doc = jcopy(target)
+    copied = [0]
     for op in ops:
         if not isinstance(op, dict) or "op" not in op or "path" not in op:
             raise errors.bad_request("json patch operation is missing op or path")
         try:
-            doc = _apply_op(doc, op)
+            doc = _apply_op(doc, op, copied)
         except PatchFailed as e:
             raise errors.ApiError(
                 422,
@@ -162,21 +181,45 @@ def json_patch(target: Any, ops: Any) -> Any:
     return doc
 
 
-def _apply_op(doc: Any, op: JSON) -> Any:
+def _placeable(parts: list[str], value: Any) -> int:
+    """The nodes in ``value``, after checking that at ``parts`` it nests within MAX_DEPTH
+    (a value at a path of n tokens starts at depth n + 1)."""
+    nodes, depth = measure(value, MAX_DEPTH)
+    if len(parts) + depth > MAX_DEPTH:
+        raise PatchFailed(
+            f"the value at /{'/'.join(parts)} would nest more than {MAX_DEPTH} levels of "
+            "objects and arrays"
+        )
+    return nodes
+
+
+def _apply_op(doc: Any, op: JSON, copied: list[int]) -> Any:
+    """One operation; ``copied`` counts the nodes that copies have added so far."""
     kind, parts = op["op"], _pointer(str(op["path"]))
     if kind == "add":
+        _placeable(parts, op.get("value"))
         return _add(doc, parts, jcopy(op.get("value")))
     if kind == "remove":
         return _remove(doc, parts)
     if kind == "replace":
         _get(doc, parts)
+        _placeable(parts, op.get("value"))
         if not parts:
             return jcopy(op.get("value"))
         doc = _remove(doc, parts)
         return _add(doc, parts, jcopy(op.get("value")))
     if kind in ("move", "copy"):
         source = _pointer(str(op.get("from", "")))
-        value = jcopy(_get(doc, source))
+        found = _get(doc, source)
+        nodes = _placeable(parts, found)
+        if kind == "copy":
+            copied[0] += nodes
+            if copied[0] > COPY_BUDGET:
+                raise PatchFailed(
+                    "Unable to complete the copy, the accumulated size increase of copy is "
+                    f"{copied[0]} nodes, exceeding the limit {COPY_BUDGET}"
+                )
+        value = jcopy(found)
         if kind == "move":
             doc = _remove(doc, source)
         return _add(doc, parts, value)

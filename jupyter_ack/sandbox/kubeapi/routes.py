@@ -2,7 +2,10 @@
 
 Paths are parsed as the apiserver's RequestInfo does (``/api/v1/namespaces/{ns}/events``
 is a namespaced collection, ``/api/v1/namespaces/{ns}/status`` a subresource); verbs come
-from the method and the ``watch`` parameter; faults, delay and authentication come first.
+from the method and the ``watch`` parameter. Before any of that: the ``Host`` header must
+name loopback (403, against DNS rebinding), then the bearer token must be good (401), then
+injected faults and delay apply. Bodies are decoded on ``bodies.Decoder``'s threads, within
+its bounds, so that no body holds up the event loop.
 """
 
 from __future__ import annotations
@@ -13,15 +16,16 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from aiohttp import web
 from multidict import CIMultiDict
 
-from . import discovery, errors, protobuf, render
-from .auth import Auth
+from . import bodies, discovery, errors, protobuf, render
+from .auth import Auth, check_host
+from .bodies import MAX_BODY, Decoder
 from .crud import Api
 from .faults import Faults
 from .openapi import OpenApiCache
+from .patch import APPLY
 from .selectors import parse_labels
 from .target import Options, Target
 from .watch import Streams, WatchRequest, serve
@@ -29,7 +33,10 @@ from .watch import Streams, WatchRequest, serve
 JSON = dict[str, Any]
 log = logging.getLogger(__name__)
 
-MAX_BODY = 3 * 1024 * 1024  # the apiserver's request body limit
+__all__ = ["MAX_BODY", "Router", "State", "error_response"]
+
+_YAML = ("application/yaml", "application/x-yaml")
+_JSON = ("application/json", "application/octet-stream", "*/*", "")
 _TRUE = {"1", "t", "T", "true", "TRUE", "True"}
 
 
@@ -42,7 +49,9 @@ class State:
     faults: Faults
     openapi: OpenApiCache
     streams: Streams
+    decoder: Decoder
     address: str
+    port: int  # the port the Host header may name
     bookmark_interval: float
 
 
@@ -99,22 +108,26 @@ def _options(request: web.Request) -> Options:
     )
 
 
-async def _body(request: web.Request, t: Target) -> Any:
-    raw = await request.read()
+async def _read(request: web.Request) -> bytes:
+    """The raw body; 413 up front when its declared length is over the limit (aiohttp also
+    stops reading one that grows past it, e.g. a chunked body)."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise errors.too_large(MAX_BODY)
+    return await request.read()
+
+
+async def _body(request: web.Request, t: Target, decoder: Decoder) -> Any:
+    """A create or update body, decoded off the loop by its media type."""
     kind = request.content_type
-    if kind in ("application/yaml", "application/x-yaml"):
-        try:
-            return yaml.safe_load(raw.decode("utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as e:
-            raise errors.bad_request(f"error decoding YAML: {e}") from None
-    if kind == protobuf.CONTENT_TYPE and not t.rtype.custom:
-        return protobuf.decode(raw)
-    if kind not in ("application/json", "application/octet-stream", "*/*", ""):
+    protobuf_ok = kind == protobuf.CONTENT_TYPE and not t.rtype.custom
+    if kind not in _YAML and kind not in _JSON and not protobuf_ok:
         raise errors.unsupported_media_type(kind, ["application/json", "application/yaml"])
-    try:
-        return json.loads(raw or b"null")
-    except ValueError as e:
-        raise errors.bad_request(f"couldn't get version/kind; json parse error: {e}") from None
+    raw = await _read(request)
+    if kind in _YAML:
+        return await decoder.run(bodies.decode_yaml, raw)
+    if protobuf_ok:
+        return await decoder.run(protobuf.decode, raw)
+    return await decoder.run(bodies.decode_json, raw, "couldn't get version/kind; json parse error")
 
 
 class Router:
@@ -124,12 +137,13 @@ class Router:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         state = self.state
         try:
+            check_host(request.headers.get("Host"), state.port)
+            user = state.auth.user(request.headers.get("Authorization"))
             if state.faults.delay_seconds:
                 await asyncio.sleep(state.faults.delay_seconds)
             injected = state.faults.take(request.path_qs)
             if injected is not None:
                 raise injected
-            user = state.auth.user(request.headers.get("Authorization"))
             return await self._route(request, user)
         except errors.ApiError as e:
             return error_response(e)
@@ -238,19 +252,26 @@ class Router:
             )
             return _json_response(state.api.delete_collection(t, matches, opts.dry_run))
         opts = _options(request)
+        decoder = state.decoder
         if verb == "patch":
-            raw = await request.read()
-            result = state.api.patch(t, request.content_type, raw, opts)
+            kind = request.content_type
+            state.api.check_patch(t, kind, opts)
+            raw = await _read(request)
+            if kind == APPLY:
+                doc = await decoder.run(bodies.decode_yaml, raw)
+            else:
+                doc = await decoder.run(bodies.decode_json, raw, "error decoding patch")
+            result = state.api.patch(t, kind, doc, opts)
         elif verb == "create":
-            result = state.api.create(t, await _body(request, t), opts)
+            result = state.api.create(t, await _body(request, t, decoder), opts)
         else:
             if sub == "finalize":
-                body = await _body(request, t)
+                body = await _body(request, t, decoder)
                 current = state.api.get(t)
                 body = {**current, "spec": (body or {}).get("spec", current.get("spec"))}
                 result = state.api.update(Target(rtype, ver, namespace, name), body, opts)
             else:
-                result = state.api.update(t, await _body(request, t), opts)
+                result = state.api.update(t, await _body(request, t, decoder), opts)
         return _json_response(result.obj, result.code, _warnings(result.warnings))
 
     async def _read(self, request: web.Request, t: Target, verb: str) -> web.StreamResponse:
@@ -293,13 +314,12 @@ class Router:
         return _json_response(render.listing(t, fmt, doc))
 
     async def _delete(self, request: web.Request, t: Target) -> web.StreamResponse:
-        raw = await request.read()
+        raw = await _read(request)
         options: JSON = {}
         if raw.strip():
-            try:
-                parsed = json.loads(raw)
-            except ValueError as e:
-                raise errors.bad_request(f"error decoding DeleteOptions: {e}") from None
+            parsed = await self.state.decoder.run(
+                bodies.decode_json, raw, "error decoding DeleteOptions"
+            )
             options = parsed if isinstance(parsed, dict) else {}
         dry = request.query.getall("dryRun", []) or options.get("dryRun") or []
         result = self.state.api.delete(t, options, "All" in dry)

@@ -2,6 +2,12 @@
 
 The thread owns the store: requests run on its loop one at a time between awaits, and the
 few calls that come from other threads (faults) are handed to the loop and waited for.
+Request bodies are decoded on a few threads of their own (``bodies.Decoder``).
+
+It serves HTTPS only, with a certificate of its own (``ca_pem``), and every request needs a
+bearer token: a loopback port is reachable by every local user and process, and the API can
+create and delete anything. client-go (so kubectl) sends a kubeconfig's token only to an
+``https://`` server, which is one more reason for TLS even on loopback.
 """
 
 from __future__ import annotations
@@ -9,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import secrets
 import shutil
 import tempfile
 import threading
@@ -22,11 +29,12 @@ from aiohttp import web
 
 from . import errors
 from .auth import Auth
+from .bodies import MAX_BODY, Decoder, Gate
 from .crud import Api
 from .faults import Faults
 from .openapi import OpenApiCache
 from .resources import Registry
-from .routes import MAX_BODY, Router, State, error_response
+from .routes import Router, State, error_response
 from .store import CLOSE, Store
 from .tls import Certificate, self_signed
 from .watch import Streams
@@ -35,19 +43,17 @@ JSON = dict[str, Any]
 T = TypeVar("T")
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")
+ADMIN = "sandbox-admin"  # the user of the token made when none are given
 
 
 class KubeApiServer:
-    """A Kubernetes API server for what jupyter-ack uses, on loopback.
+    """A Kubernetes API server for what jupyter-ack uses, over HTTPS on loopback.
 
     ``crds`` are CustomResourceDefinition documents served from the start; ``tokens`` maps
-    bearer tokens to user names (``None``: no authentication, everyone is an admin).
+    bearer tokens to user names (``None``: one random token for ``ADMIN``); ``token`` is the
+    first, the one ``write_kubeconfig`` uses unless told otherwise.
     ``bookmark_interval`` is how often a watch that allows bookmarks gets one (the apiserver:
     about a minute); ``history_limit`` how many events are kept for watches to resume from.
-
-    With tokens on, the same API is also served over HTTPS (``tls_url``, a self-signed
-    certificate): kubectl sends a kubeconfig's token only to an ``https://`` server, so the
-    kubeconfig written then points there.
     """
 
     def __init__(
@@ -68,37 +74,51 @@ class KubeApiServer:
         self.store = Store(history_limit)
         self.api = Api(self.registry, self.store)
         self.api.bootstrap(list(crds or []))
-        self.auth = Auth(tokens)
+        self.auth = Auth(tokens if tokens is not None else {secrets.token_urlsafe(32): ADMIN})
         self.faults = Faults(self._call)
         self._streams = Streams()
+        self._decoder: Decoder | None = None
         self.faults.on_drop = self._streams.drop
         self.faults.on_compact = self.store.compact
+        self.faults.on_hold = self._hold_bodies
+        self.faults.on_unhold = self._release_bodies
         self.bookmark_interval = bookmark_interval
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
-        self.tls_port: int | None = None
-        self._certificate: Certificate | None = None
+        self._certificate: Certificate = self_signed(host)
         self._tls_dir: Path | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
-        return f"http://{self._netloc(self.port)}"
-
-    @property
-    def tls_url(self) -> str | None:
-        """The HTTPS address (only with tokens on), whose CA is ``ca_pem``."""
-        return None if self.tls_port is None else f"https://{self._netloc(self.tls_port)}"
-
-    @property
-    def ca_pem(self) -> bytes | None:
-        return None if self._certificate is None else self._certificate.cert_pem
-
-    def _netloc(self, port: int | None) -> str:
+        """``https://127.0.0.1:<port>``; clients verify it with ``ca_pem``."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{port}"
+        return f"https://{host}:{self.port}"
+
+    @property
+    def token(self) -> str:
+        """The first configured bearer token (the generated admin's when none were given)."""
+        return next(iter(self.auth.tokens))
+
+    @property
+    def ca_pem(self) -> bytes:
+        """The server's self-signed certificate, which is also its CA, in PEM."""
+        return self._certificate.cert_pem
+
+    @property
+    def ca_file(self) -> Path:
+        """``ca_pem`` as a file, for clients that take a path (the ``kubernetes`` client's
+        ``ssl_ca_cert``); it exists while the server runs."""
+        if self._tls_dir is None:
+            raise RuntimeError("the server is not started")
+        return self._tls_dir / "tls.crt"
+
+    @property
+    def addresses(self) -> list[Any]:
+        """The socket addresses listened on (each ``(host, port, ...)``): loopback only."""
+        return [] if self._runner is None else list(self._runner.addresses)
 
     def start(self) -> KubeApiServer:
         """Listen in a background thread; returns once the socket accepts connections."""
@@ -135,13 +155,16 @@ class KubeApiServer:
         return self
 
     async def _listen(self) -> None:
+        self._decoder = Decoder()
         state = State(
             api=self.api,
             auth=self.auth,
             faults=self.faults,
             openapi=OpenApiCache(self.registry),
             streams=self._streams,
+            decoder=self._decoder,
             address=f"{self.host}:{self.port}",
+            port=self.port,
             bookmark_interval=self.bookmark_interval,
         )
         router = Router(state)
@@ -159,17 +182,13 @@ class KubeApiServer:
         )
         await runner.setup()
         self._runner = runner
-        site = web.TCPSite(runner, self.host, self.port)
+        self._tls_dir = Path(tempfile.mkdtemp(prefix="kubeapi-tls-"))
+        context = self._certificate.server_context(self._tls_dir)
+        site = web.TCPSite(runner, self.host, self.port, ssl_context=context)
         await site.start()
         self.port = site.port
-        if self.auth.tokens is not None:
-            self._certificate = self_signed(self.host)
-            self._tls_dir = Path(tempfile.mkdtemp(prefix="kubeapi-tls-"))
-            context = self._certificate.server_context(self._tls_dir)
-            secure = web.TCPSite(runner, self.host, 0, ssl_context=context)
-            await secure.start()
-            self.tls_port = secure.port
         state.address = f"{self.host}:{self.port}"
+        state.port = self.port
 
     def stop(self) -> None:
         """End every watch, close the listener and join the thread."""
@@ -185,6 +204,9 @@ class KubeApiServer:
         thread.join(timeout=10)
         self._thread = None
         self._loop = None
+        if self._decoder is not None:
+            self._decoder.close()
+            self._decoder = None
         if self._tls_dir is not None:
             shutil.rmtree(self._tls_dir, ignore_errors=True)
             self._tls_dir = None
@@ -220,6 +242,15 @@ class KubeApiServer:
 
     # --- test hooks ------------------------------------------------------------------------
 
+    def _hold_bodies(self) -> Gate:
+        if self._decoder is None:
+            raise RuntimeError("the server is not started")
+        return self._decoder.hold()
+
+    def _release_bodies(self) -> None:
+        if self._decoder is not None:
+            self._decoder.unhold()
+
     def deny(
         self,
         user: str | None = None,
@@ -239,17 +270,14 @@ class KubeApiServer:
         namespace: str = "default",
         token: str | None = None,
     ) -> Path:
-        """A kubeconfig for kubectl and the ``kubernetes`` client. With tokens on it points at
-        the HTTPS listener, with ``token`` or else the first configured token."""
-        if token is None and self.auth.tokens:
-            token = next(iter(self.auth.tokens))
-        user: JSON = {"token": token} if token else {}
-        cluster: JSON = {"server": self.url}
-        if self.tls_url is not None and self.ca_pem is not None:
-            cluster = {
-                "server": self.tls_url,
-                "certificate-authority-data": base64.b64encode(self.ca_pem).decode(),
-            }
+        """A kubeconfig for kubectl and the ``kubernetes`` client: this server's ``https://``
+        address, its certificate as the CA, and ``token`` (default: ``self.token``). The file
+        is written with mode 0600, since the token is the key to the API."""
+        cluster: JSON = {
+            "server": self.url,
+            "certificate-authority-data": base64.b64encode(self.ca_pem).decode(),
+        }
+        user: JSON = {"token": self.token if token is None else token}
         config = {
             "apiVersion": "v1",
             "kind": "Config",

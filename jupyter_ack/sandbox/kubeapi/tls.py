@@ -1,9 +1,10 @@
-"""A throwaway self-signed certificate for the HTTPS listener.
+"""A throwaway self-signed certificate for the API server, which serves HTTPS only.
 
-client-go (so kubectl) reads a kubeconfig's user credentials only for an ``https://`` server:
-over plain HTTP it sends no bearer token at all. With tokens on, the server therefore also
-listens with TLS on loopback, and the kubeconfig it writes points there with the
-certificate as its CA. ``cryptography`` comes with moto, which the sandbox needs anyway.
+The bearer token must not cross even loopback in clear (any local user can capture it
+there), and client-go (so kubectl) sends a kubeconfig's token only to an ``https://`` server
+anyway. A fresh key is made at every start and never leaves the process except in a 0700
+temporary folder that ``ssl`` loads it from; the kubeconfig carries the certificate as its
+CA. ``cryptography`` comes with moto, which the sandbox needs anyway.
 """
 
 from __future__ import annotations
