@@ -1,5 +1,6 @@
 """Faults injected during real runs on the sandbox: dropped and cut watches, 410 storms, 500
-and 429 bursts, slow answers, S3 failing mid-publish, and 20 submits racing for one run name.
+and 429 bursts, slow answers, SageMaker throttling, S3 failing mid-publish, and 20 submits
+racing for one run name.
 Asserted: the right final state, no missed terminal transition, exactly one Pipeline and one
 run, and a bundle that is complete or absent, never partial."""
 
@@ -184,3 +185,51 @@ def test_s3_failing_mid_publish_leaves_no_partial_bundle(env: Sandbox) -> None:
     done = publish(defn, bucket="faults", role_arn=ROLE)
     bundle = fetch(done.handoff_uri)
     assert bundle.ok, bundle.problems
+
+
+def test_sagemaker_throttling_slows_the_step_poller_but_misses_nothing(env: Sandbox) -> None:
+    """SageMaker answers ThrottlingException to ListPipelineExecutionSteps for a while: the
+    poller backs off, and the run's final step list still arrives complete."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from jupyter_ack.aws.clients import reset_clients
+
+    sb = env
+    throttled: list[str] = []
+
+    def throttle(**_: Any) -> None:
+        if len(throttled) < 3:
+            throttled.append("ListPipelineExecutionSteps")
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+                "ListPipelineExecutionSteps",
+            )
+
+    session = boto3.session.Session()
+    session.events.register("before-call.sagemaker.ListPipelineExecutionSteps", throttle)
+    original = boto3.session.Session
+    boto3.session.Session = lambda *a, **k: session  # type: ignore[assignment,misc]
+    reset_clients()
+    try:
+        cluster = connect(kubeconfig=str(sb.kubeconfig))
+        defn = jupyter_ack.load(EXAMPLE, name="abalone-throttled")
+        result = submit(
+            defn,
+            role_arn=ROLE,
+            execute=True,
+            wait=True,
+            wait_timeout=120,
+            run_name="throttled-1",
+            cluster=cluster,
+            parameters=GOOD,
+        )
+    finally:
+        boto3.session.Session = original  # type: ignore[misc]
+        reset_clients()
+    assert len(throttled) == 3  # SageMaker did push back (the poller waited 2, 4, 8 s)
+    assert result.run is not None
+    assert result.run.status == "Succeeded"
+    assert result.run.steps_source == "sagemaker"
+    assert len(result.run.steps) == STEPS
+    assert {s.status for s in result.run.steps} == {"Succeeded"}
