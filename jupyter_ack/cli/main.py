@@ -619,13 +619,17 @@ def cmd_submit(args: argparse.Namespace) -> int:
         on_event=None if quiet else _say,
         on_status=None if view is None else view.update,
     )
-    if quiet:
+    return _outcome(result, view)
+
+
+def _outcome(result: Any, view: RunView | None) -> int:
+    """Print a submit's or re-run's result (JSON when there is no view) and its exit code:
+    1 when the run it followed did not succeed."""
+    if view is None:
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
-    elif view is not None and result.run is not None:
+    elif result.run is not None:
         view.finish(result.run)
-    if result.run is not None and result.run.failed:
-        return EXIT_ERRORS
-    return EXIT_OK
+    return EXIT_ERRORS if result.run is not None and result.run.failed else EXIT_OK
 
 
 QUIET_STAGES = ("validated", "finished")  # the diagnostics and the run view say these
@@ -757,11 +761,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         on_event=None if quiet else _say,
         on_status=None if view is None else view.update,
     )
-    if quiet:
-        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
-    elif view is not None and result.run is not None:
-        view.finish(result.run)
-    return EXIT_ERRORS if result.run is not None and result.run.failed else EXIT_OK
+    return _outcome(result, view)
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
