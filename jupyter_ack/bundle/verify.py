@@ -44,13 +44,13 @@ from jupyter_ack.bundle.format import (
 )
 from jupyter_ack.errors import HandoffError, JupyterAckError
 from jupyter_ack.pipeline.definition import sha256_of
+from jupyter_ack.pipeline.diff import MISSING, compare
 
 # S3's answers for an object (or version) that is not there
 MISSING_CODES = {"NoSuchKey", "404", "NotFound", "NoSuchVersion"}
 # at most this many field differences are listed per file; the rest are counted
 MAX_FIELD_PROBLEMS = 10
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_MISSING: Any = object()
 
 
 @dataclass
@@ -241,7 +241,7 @@ def _check(bundle: Bundle, unreadable: Collection[str] = ()) -> tuple[list[str],
             problem(f"{name} is missing from the bundle", name)
 
     # consistency: one definition, named the same everywhere --------------------------------
-    data: Any = _MISSING
+    data: Any = MISSING
     actual: str | None = None
     if DEFINITION_FILE not in flagged:
         recorded = bundle.handoff.get("sha256")
@@ -297,12 +297,12 @@ def _check(bundle: Bundle, unreadable: Collection[str] = ()) -> tuple[list[str],
 
     # integrity: the manifests are what handoff.json's settings make ---------------------------
     expected, why_not = (None, "definition.json could not be read")
-    if data is not _MISSING and actual is not None:
+    if data is not MISSING and actual is not None:
         expected, why_not = _rederive(bundle)
     if expected is None:
         notes["manifests"] = f"not re-derived: {why_not}"
         notes["manifests_status"] = "not re-derived"
-        if why_not and data is not _MISSING and actual is not None:
+        if why_not and data is not MISSING and actual is not None:
             problem(f"the manifests cannot be re-derived: {why_not}")
     else:
         differing = False
@@ -311,7 +311,7 @@ def _check(bundle: Bundle, unreadable: Collection[str] = ()) -> tuple[list[str],
                 continue
             found = [
                 d
-                for d in _differences(docs[name], want, "")
+                for d in _differences(docs[name], want)
                 if (name, d[0]) not in reported and d[0] != "spec.pipelineDefinition"
             ]
             for path, have, says in found[:MAX_FIELD_PROBLEMS]:
@@ -480,23 +480,31 @@ def _bad_signature(key: str, signed_by: str | None) -> str:
 # field-by-field comparison -------------------------------------------------------------------
 
 
-def _differences(have: Any, want: Any, path: str) -> Iterator[tuple[str, Any, Any]]:
-    """(path, found, expected) for every leaf where ``have`` and ``want`` differ; a field
-    one side lacks is :data:`_MISSING` on that side."""
-    if isinstance(have, dict) and isinstance(want, dict):
-        for key in [*want, *(k for k in have if k not in want)]:
-            yield from _differences(
-                have.get(key, _MISSING), want.get(key, _MISSING), _join(path, key)
-            )
-    elif isinstance(have, list) and isinstance(want, list):
-        for i in range(max(len(have), len(want))):
-            yield from _differences(
-                have[i] if i < len(have) else _MISSING,
-                want[i] if i < len(want) else _MISSING,
-                f"{path}[{i}]",
-            )
-    elif have is _MISSING or want is _MISSING or type(have) is not type(want) or have != want:
-        yield path, have, want
+def _differences(have: Any, want: Any) -> Iterator[tuple[str, Any, Any]]:
+    """(field path, found, expected) for every leaf where ``have`` (the file) and ``want``
+    (re-derived) differ, found by the definitions' own comparison; a field one side lacks is
+    ``MISSING`` on that side."""
+    for change in compare(want, have):
+        yield _field_path(change.pointer, want, have), change.new, change.old
+
+
+def _field_path(pointer: str, *docs: Any) -> str:
+    """A JSON pointer as a person reads a manifest field: ``spec.roleARN``,
+    ``spec.pipelineParameters[0].value``, ``metadata.annotations["jupyter-ack.io/x"]``."""
+    path = ""
+    nodes = list(docs)
+    for raw in pointer.split("/")[1:]:
+        token = raw.replace("~1", "/").replace("~0", "~")
+        if any(isinstance(n, list) for n in nodes) and token.isdigit():
+            path += f"[{token}]"
+            nodes = [
+                n[int(token)] if isinstance(n, list) and int(token) < len(n) else None
+                for n in nodes
+            ]
+        else:
+            path = _join(path, token)
+            nodes = [n.get(token) if isinstance(n, dict) else None for n in nodes]
+    return path
 
 
 def _join(path: str, key: object) -> str:
@@ -509,9 +517,9 @@ def _join(path: str, key: object) -> str:
 
 
 def _field_problem(file: str, path: str, have: Any, want: Any) -> str:
-    if have is _MISSING:
+    if have is MISSING:
         return f"{file}: {path} is missing, the bundle says {_show(want)}"
-    if want is _MISSING:
+    if want is MISSING:
         return f"{file}: {path} is {_show(have)}, the bundle has no such field"
     return f"{file}: {path} is {_show(have)}, the bundle says {_show(want)}"
 

@@ -420,7 +420,7 @@ def diff(a: PipelineDefinition, b: PipelineDefinition) -> DefinitionDiff:
         if old is None:
             continue
         old_step, new_step = _step_content(a.data, old), _step_content(b.data, new)
-        changes = tuple(_compare(old_step, new_step))
+        changes = tuple(compare(old_step, new_step))
         moved = None
         if (old.parent, old.branch) != (new.parent, new.branch):
             moved = ((old.parent, old.branch), (new.parent, new.branch))
@@ -454,7 +454,7 @@ def diff(a: PipelineDefinition, b: PipelineDefinition) -> DefinitionDiff:
         parameters_changed=tuple(p_changed),
         edges_added=tuple(e for e in b.dag.edges if e not in a_edges),
         edges_removed=tuple(e for e in a.dag.edges if e not in b_edges),
-        other=tuple(_compare(_rest(a.data), _rest(b.data))),
+        other=tuple(compare(_rest(a.data), _rest(b.data))),
     )
 
 
@@ -501,9 +501,11 @@ def _same(x: Any, y: Any) -> bool:
     return bool(x == y)
 
 
-def _compare(old: Any, new: Any, base: str = "") -> Iterator[ValueChange]:
+def compare(old: Any, new: Any, base: str = "") -> Iterator[ValueChange]:
     """Every pointer below ``base`` whose value differs, in document order (keys sorted, as in
-    the canonical JSON). Iterative: definitions can be nested deeper than Python recurses."""
+    the canonical JSON), compared as JSON (``1``, ``1.0`` and ``true`` differ). Iterative:
+    definitions can be nested deeper than Python recurses. Also what ``handoff`` uses to name
+    a manifest field that differs from what the bundle says."""
     stack: list[tuple[str, Any, Any]] = [(base, old, new)]
     while stack:
         ptr, x, y = stack.pop()
