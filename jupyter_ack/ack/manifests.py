@@ -292,6 +292,11 @@ def _type_problem(typ: str, value: str) -> str | None:
     return None
 
 
+def parse_steps(text: str | None) -> list[str] | None:
+    """``--steps A,B`` (CLI and magic) into step names; None when no steps were given."""
+    return [s.strip() for s in (text or "").split(",") if s.strip()] or None
+
+
 def parse_assignments(pairs: list[str]) -> dict[str, str]:
     """``["K=V", ...]`` from the command line (``-p K=V``) into a dict."""
     out: dict[str, str] = {}

@@ -77,14 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="the pipeline name (default: the SDK pipeline's name)")
     p.add_argument("--role-arn", help="the role SageMaker assumes (default: the steps' role)")
     p.add_argument("--namespace", help="namespace for the bundle's manifests (default: default)")
-    p.add_argument(
-        "-p",
-        "--parameter",
-        action="append",
-        default=[],
-        metavar="K=V",
-        help="a parameter value for the bundle's execution (repeatable)",
-    )
+    _parameter_option(p, "a parameter value for the bundle's execution (repeatable)")
     p.add_argument("--kms-key-id", help="encrypt with this KMS key (default: SSE-S3)")
     p.add_argument(
         "--sign",
@@ -108,14 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role-arn", help="the role SageMaker assumes (default: config)")
     p.add_argument("--namespace", help="the objects' namespace (default: default)")
     p.add_argument("--execute", action="store_true", help="add a PipelineExecution")
-    p.add_argument(
-        "-p",
-        "--parameter",
-        action="append",
-        default=[],
-        metavar="K=V",
-        help="a parameter value for the execution (repeatable)",
-    )
+    _parameter_option(p)
     p.add_argument("--display-name")
     p.add_argument("--description")
     p.add_argument("--run-name", help="the PipelineExecution's name (default: unique, by time)")
@@ -156,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefix", help="key prefix (default jupyter-ack)")
     p.add_argument("--kms-key-id")
     p.add_argument("--execute", action="store_true", help="start a run (PipelineExecution)")
-    p.add_argument("-p", "--parameter", action="append", default=[], metavar="K=V")
+    _parameter_option(p)
     p.add_argument("--run-name", help="the run's object name (default: unique, by time)")
     p.add_argument("--wait", action="store_true", help="follow the run; exit 0 only if it succeeds")
     p.add_argument("--dry-run", action="store_true", help="the API server's dry run: write nothing")
@@ -202,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
         "rerun", help="a new run of a run's pipeline: its parameters, -p overrides, some steps"
     )
     p.add_argument("source", metavar="RUN", help="the run to take the pipeline and values from")
-    p.add_argument("-p", "--parameter", action="append", default=[], metavar="K=V")
+    _parameter_option(p)
     which = p.add_mutually_exclusive_group()
     which.add_argument(
         "--from-step", metavar="STEP", help="run STEP and every step downstream of it"
@@ -233,6 +219,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--offline", action="store_true", help="only validate and draw (no sandbox)")
     p.set_defaults(run=cmd_demo)
     return parser
+
+
+def _parameter_option(
+    p: argparse.ArgumentParser, help: str = "a parameter value for the execution (repeatable)"
+) -> None:
+    p.add_argument("-p", "--parameter", action="append", default=[], metavar="K=V", help=help)
 
 
 def _cluster_options(p: argparse.ArgumentParser) -> None:
@@ -743,7 +735,7 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_rerun(args: argparse.Namespace) -> int:
-    from jupyter_ack.ack.manifests import parse_assignments
+    from jupyter_ack.ack.manifests import parse_assignments, parse_steps
     from jupyter_ack.ops import runs
     from jupyter_ack.ops.rerun import rerun
 
@@ -754,7 +746,7 @@ def cmd_rerun(args: argparse.Namespace) -> int:
         source,
         parameters=parse_assignments(args.parameter),
         from_step=args.from_step,
-        steps=[s.strip() for s in args.steps.split(",") if s.strip()] if args.steps else None,
+        steps=parse_steps(args.steps),
         run_name=args.run_name,
         wait=args.wait,
         wait_timeout=args.timeout,

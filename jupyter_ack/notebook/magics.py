@@ -242,14 +242,14 @@ class AckMagics(Magics):  # type: ignore[misc]
         step on (--from-step) or a few (--steps A,B), taking the others from the run. Shows
         the new run's live panel; the panel of a finished run offers the same on a click."""
         try:
-            from jupyter_ack.ack.manifests import parse_assignments
+            from jupyter_ack.ack.manifests import parse_assignments, parse_steps
             from jupyter_ack.ops import runs
             from jupyter_ack.ops.rerun import rerun
 
             args = parse(self.ack_rerun, line)
             source = runs.get(self._cluster(args), args.run)
             values = parse_assignments(args.parameter)
-            steps = [s.strip() for s in (args.steps or "").split(",") if s.strip()] or None
+            steps = parse_steps(args.steps)
 
             def work(on_event: Any) -> SubmitResult:
                 return rerun(
