@@ -102,6 +102,18 @@ def load_ipython_extension(ipython: Any) -> None:
     load_magics(ipython)
 
 
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    """The jupyter_server extension behind the sidebar (imported by the server only)."""
+    from .server.app import AckExtension
+
+    return [{"module": "jupyter_ack.server.app", "app": AckExtension}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The built sidebar, for ``jupyter labextension develop`` and the wheel."""
+    return [{"src": "labextension", "dest": "jupyter-ack"}]
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:

@@ -75,6 +75,20 @@ class Cluster:
 
     # reads --------------------------------------------------------------------------------
 
+    def namespaces(self) -> list[str]:
+        """The cluster's namespaces, or just this one when listing them is denied (a user may
+        work in one namespace without the right to see the others)."""
+        from kubernetes import client
+
+        try:
+            found = client.CoreV1Api(self.api_client).list_namespace()
+        except Exception as e:
+            if getattr(e, "status", None) == 403:
+                return [self.namespace]
+            raise self.error(e, "listing namespaces", verb="list", plural="namespaces") from None
+        names = sorted(str(ns.metadata.name) for ns in found.items)
+        return names if self.namespace in names else [self.namespace, *names]
+
     def get(self, plural: str, name: str) -> dict[str, Any] | None:
         try:
             obj: dict[str, Any] = self.custom.get_namespaced_custom_object(
@@ -93,6 +107,16 @@ class Cluster:
                 GROUP, VERSION, self.namespace, plural, **kwargs
             )
             return result
+        except Exception as e:
+            raise self.error(e, f"listing {plural}", verb="list", plural=plural) from None
+
+    def probe(self, plural: str) -> None:
+        """One cheap list (a single item) that fails as :meth:`list` would: denied, no CRDs,
+        unreachable. Run before watching, so a watch never retries what will never work."""
+        try:
+            self.custom.list_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, plural, limit=1
+            )
         except Exception as e:
             raise self.error(e, f"listing {plural}", verb="list", plural=plural) from None
 
@@ -413,3 +437,21 @@ def _kubeconfig_problem(kubeconfig: str | None, exc: BaseException) -> str:
         return found
     files = ", ".join(_kubeconfig_files(kubeconfig))
     return f"the kubeconfig ({files}) cannot be used: {type(exc).__name__}: {_one_line(exc)}"
+
+
+def contexts(kubeconfig: str | None = None) -> tuple[list[str], str | None]:
+    """The kubeconfig's context names and its current one, as ``kubectl config
+    get-contexts`` shows them; ``([], None)`` when there is no kubeconfig (in a pod)."""
+    from kubernetes import config
+    from kubernetes.config.config_exception import ConfigException
+
+    try:
+        found, current = config.list_kube_config_contexts(config_file=kubeconfig)
+    except (ConfigException, OSError):
+        broken_file = _unreadable_kubeconfig(kubeconfig)
+        if broken_file:
+            raise ClusterError(broken_file) from None
+        return [], None
+    except Exception as broken:
+        raise ClusterError(_kubeconfig_problem(kubeconfig, broken)) from None
+    return [str(c["name"]) for c in found], (str(current["name"]) if current else None)

@@ -6,7 +6,10 @@ Read from the controller's CRDs (sagemaker-chart 1.9.1, ACK runtime v0.62).
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+from jupyter_ack.errors import UsageError
 
 GROUP = "sagemaker.services.k8s.aws"
 VERSION = "v1alpha1"
@@ -62,3 +65,33 @@ def retains_on_delete(obj: dict[str, Any]) -> bool:
     """Whether deleting the object leaves the SageMaker resource running (``retain``)."""
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     return annotations.get(DELETION_POLICY) == "retain"
+
+
+_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")
+_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z")
+
+
+def check_namespace(name: str) -> str:
+    """``name`` when it can be a namespace (a DNS-1123 label), else a UsageError saying why:
+    the server refuses such a name before any request reaches the cluster."""
+    if len(name) > 63 or not _LABEL.match(name):
+        raise UsageError(
+            f"{_shown(name)} is not a namespace name",
+            hint="at most 63 lowercase letters, digits and '-', starting and ending with a "
+            "letter or digit",
+        )
+    return name
+
+
+def check_object_name(name: str) -> str:
+    """``name`` when it can name a Pipeline or PipelineExecution (a DNS-1123 subdomain)."""
+    if len(name) > 253 or not _SUBDOMAIN.match(name):
+        raise UsageError(
+            f"{_shown(name)} is not a Kubernetes object name",
+            hint="at most 253 lowercase letters, digits, '-' and '.'",
+        )
+    return name
+
+
+def _shown(name: str) -> str:
+    return repr(name if len(name) <= 80 else name[:77] + "...")
