@@ -14,17 +14,14 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import sys
 import time
-from pathlib import Path
 from typing import Any
+
+from bench_core import synthetic  # beside this script
 
 from jupyter_ack import load
 from jupyter_ack.examples import example_path
 from jupyter_ack.pipeline.layout import layout
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_core import synthetic  # noqa: E402
 
 
 def chain_with_fan(n: int, seed: int = 0) -> dict[str, Any]:
@@ -55,7 +52,7 @@ def main() -> None:
             lay = layout(dag)
             times.append((time.perf_counter() - start) * 1000)
         assert lay is not None
-        groups = len(getattr(lay, "groups", ()))
+        groups = len(lay.groups)
         print(
             f"{name:<16} {len(dag.nodes):>6} {statistics.median(times):>11.0f} ms "
             f"{lay.crossings:>10} {groups:>7}"

@@ -19,6 +19,9 @@ function applyTheme(root, theme) {
   for (const [state, [, stroke]] of Object.entries(theme.status || {})) {
     vars[`status-${state}`] = stroke;
   }
+  const [groupFill, groupStroke] = theme.group || [];
+  vars["group-fill"] = groupFill;
+  vars["group-stroke"] = groupStroke;
   for (const [name, value] of Object.entries(vars)) {
     if (value) root.style.setProperty(`--jack-${name}`, value);
   }
@@ -57,6 +60,21 @@ function drawDag(layout) {
   const h = Math.max(layout.height || 0, 40);
   const svg = svgEl("svg", { class: "jack-dag", width: w, height: h, viewBox: `0 0 ${w} ${h}` });
   const nodes = new Map();
+  // branch groups (a Condition's if / else) behind the edges and the boxes; the label sits in
+  // the bottom left corner (jupyter_ack.pipeline.layout.GroupBox), the full name in a tooltip
+  for (const grp of layout.groups || []) {
+    const g = svgEl("g", { class: "jack-group" });
+    g.dataset.parent = grp.parent;
+    g.dataset.branch = grp.branch || "";
+    const title = svgEl("title");
+    title.textContent = grp.branch ? `${grp.parent} \u00b7 ${grp.branch}` : grp.parent;
+    const { x, y, width, height } = grp;
+    const rect = svgEl("rect", { x, y, width, height, rx: 10 });
+    const label = svgEl("text", { x: x + 8, y: y + height - 7, class: "jack-group-label" });
+    label.textContent = grp.label;
+    g.append(title, rect, label);
+    svg.appendChild(g);
+  }
   for (const e of layout.edges || []) {
     const p = svgEl("path", { class: `jack-edge jack-edge-${e.kind}`, d: pathData(e.points) });
     svg.appendChild(p);

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from jupyter_ack.pipeline.dag import Dag
 from jupyter_ack.pipeline.diagnostics import Diagnostic
-from jupyter_ack.pipeline.layout import Layout
+from jupyter_ack.pipeline.layout import GROUP_LABEL_INSET, GROUP_LABEL_RISE, Layout
 from jupyter_ack.render import theme
 from jupyter_ack.render.text import BIDI_CONTROLS
 
@@ -67,6 +67,20 @@ def svg(
             f'fill="{colour}"/></marker>'
         )
     out.append("</defs>")
+    group_fill, group_stroke = theme.GROUP
+    for g in layout.groups:  # behind the edges and the boxes
+        name = f"{g.parent} \u00b7 {g.branch}" if g.branch else g.parent
+        out.append(
+            f'<g class="jack-group" data-parent="{esc(g.parent)}" '
+            f'data-branch="{esc(g.branch or "")}">'
+            f"<title>{esc(name)}</title>"
+            f'<rect x="{g.x:g}" y="{g.y:g}" width="{g.width:g}" height="{g.height:g}" rx="10" '
+            f'fill="{group_fill}" stroke="{group_stroke}" stroke-width="1.2" '
+            'stroke-dasharray="5 4"/>'
+            f'<text x="{g.x + GROUP_LABEL_INSET:g}" y="{g.y + g.height - GROUP_LABEL_RISE:g}" '
+            f'font-size="11" '
+            f'fill="{theme.MUTED}">{esc(g.label)}</text></g>'
+        )
     if not layout.nodes:
         out.append(
             f'<text x="{w / 2:g}" y="{h / 2:g}" text-anchor="middle" fill="{theme.MUTED}">'

@@ -51,6 +51,10 @@ DIFF_COLOURS: dict[str, tuple[str, str]] = {
     "removed": ("#fee2e2", "#dc2626"),
 }
 
+# the rectangle drawn around the steps of one branch (a Condition's if or else, a ForEach
+# body): (fill, stroke); the stroke is dashed and the group's label is written in MUTED
+GROUP = ("#f8fafc", "#94a3b8")
+
 TEXT = "#0f172a"
 MUTED = "#64748b"
 DANGER = "#dc2626"
@@ -93,6 +97,7 @@ def to_json() -> dict[str, Any]:
         "idle": list(IDLE),
         "edges": {k: list(v) for k, v in EDGES.items()},
         "diff": {k: list(v) for k, v in DIFF_COLOURS.items()},
+        "group": list(GROUP),
         "text": TEXT,
         "muted": MUTED,
         "danger": DANGER,
