@@ -1,7 +1,8 @@
 # One-word entries for a fresh machine: each target creates the environment it needs.
 #   make demo   the main job on the bundled example (README's first command)
 #   make test   every test (README's second command)
-#   make lint   ruff (lint + format), mypy, and the import contracts (lint-imports)
+#   make lint   ruff (lint + format), mypy, the import contracts (lint-imports), and
+#               eslint + prettier on the sidebar's TypeScript
 #   make bench  the benchmarks, as a table
 #   make lab    JupyterLab on the quickstart notebook (it starts its own sandbox)
 
@@ -15,7 +16,10 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 demo: $(VENV)/.base
 	$(BIN)/jupyter-ack demo
 
+JLPM := cd labextension && ../$(BIN)/jlpm
+
 test: $(VENV)/.dev
+	$(JLPM) test
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev
@@ -23,6 +27,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check jupyter_ack tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(JLPM) lint:check
 
 format: $(VENV)/.dev
 	$(BIN)/ruff check --fix jupyter_ack tests benchmarks
@@ -41,11 +46,12 @@ $(VENV)/bin/python:
 	$(PIP) --upgrade pip
 
 $(VENV)/.base: pyproject.toml | $(VENV)/bin/python
-	$(PIP) -e '.[sandbox]'
+	SKIP_JUPYTER_BUILDER=1 $(PIP) -e '.[sandbox]'  # the demo needs no sidebar build
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(VENV)/bin/python
 	$(PIP) -e '.[dev]'
+	cd labextension && ../$(BIN)/jlpm install --immutable
 	touch $(VENV)/.base $@
 
 clean:

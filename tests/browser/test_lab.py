@@ -7,33 +7,16 @@ the final status, and saves a screenshot under ``build/test-artifacts/browser/``
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.browser.lab import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, serve
+
 NOTEBOOK = ROOT / "notebooks" / "quickstart.ipynb"
-ARTIFACTS = Path(os.environ.get("JUPYTER_ACK_TEST_ARTIFACTS", ROOT / "build" / "test-artifacts"))
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 XSS = "<img src=x onerror=alert(1)>"
 XSS_CELL = f"""from jupyter_ack.status.model import RunStatus, StepStatus
 from jupyter_ack.notebook import StatusPanel
@@ -64,12 +47,6 @@ new MutationObserver((records) => {
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 FRONT_ENDS = {
     # front end: (module to run, its app's config name, the notebook's URL)
     "jupyterlab": ("jupyterlab", "LabApp", "lab/tree/quickstart.ipynb"),
@@ -90,63 +67,9 @@ def lab(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, s
     # The sandbox stays up (the kernel's end stops it) so that the test can re-run from a step.
     nb.cells[stop_at] = nbformat.v4.new_code_cell(XSS_CELL)
     nbformat.write(nb, work / "quickstart.ipynb")
-    port, token = _free_port(), secrets.token_hex(16)
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),  # the notebook imports tests.sdk_pipelines
-        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "settings"),
-        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
-        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-    }
-    log = (tmp_path / "lab.log").open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            module,
-            "--no-browser",
-            "--allow-root",  # CI containers run as root
-            "--ServerApp.ip=127.0.0.1",
-            f"--ServerApp.port={port}",
-            "--ServerApp.port_retries=0",
-            f"--IdentityProvider.token={token}",
-            f"--ServerApp.root_dir={work}",
-            f"--{app}.expose_app_in_browser=True",
-            *(
-                [
-                    "--LabApp.news_url=",
-                    "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-                ]
-                if app == "LabApp"
-                else []
-            ),
-        ],
-        cwd=work,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:  # the server answers its status API once it is up
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(
-                        "JupyterLab did not start: " + (tmp_path / "lab.log").read_text()[-2000:]
-                    ) from None
-                time.sleep(0.2)  # polling the port: there is no event to wait on
+    env = {"PYTHONPATH": str(ROOT)}  # the notebook imports tests.sdk_pipelines
+    with serve(tmp_path, module, app, work, env) as (base, token):
         yield base, token, url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.mark.sdk
