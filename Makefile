@@ -4,7 +4,7 @@
 #   make lint   ruff (lint + format), mypy, the import contracts (lint-imports), and
 #               eslint + prettier on the sidebar's TypeScript
 #   make bench  the benchmarks, as a table
-#   make lab    JupyterLab on the quickstart notebook (it starts its own sandbox)
+#   make lab    JupyterLab with the sidebar on a sandbox, and the quickstart notebook
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -33,8 +33,15 @@ format: $(VENV)/.dev
 	$(BIN)/ruff check --fix jupyter_ack tests benchmarks
 	$(BIN)/ruff format jupyter_ack tests benchmarks
 
+# JupyterLab with the sidebar on a sandbox of its own (one example run in it), and the
+# quickstart notebook open; the sandbox stops when JupyterLab does
+SANDBOX := .sandbox
 lab: $(VENV)/.dev
-	$(BIN)/jupyter lab --ip=127.0.0.1 notebooks/quickstart.ipynb
+	$(BIN)/jupyter-ack sandbox up --detach --state-dir $(SANDBOX) --ack-period 2 --step-seconds 3
+	. $(SANDBOX)/env && $(BIN)/jupyter-ack submit jupyter_ack/examples/abalone.json \
+	  --name abalone --role-arn arn:aws:iam::123456789012:role/SageMakerPipelineRole --execute
+	. $(SANDBOX)/env && $(BIN)/jupyter lab --ip=127.0.0.1 notebooks/quickstart.ipynb; \
+	  $(BIN)/jupyter-ack sandbox down --state-dir $(SANDBOX)
 
 bench: $(VENV)/.dev
 	$(BIN)/python benchmarks/bench_core.py
