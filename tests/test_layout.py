@@ -10,14 +10,13 @@ from typing import Any
 import pytest
 
 from jupyter_ack import load
-from jupyter_ack.pipeline.layout import (
+from jupyter_ack.pipeline.layout import Layout, layout
+from jupyter_ack.pipeline.textfit import (
     ELLIPSIS,
     LABEL_LEFT,
     LABEL_RIGHT,
     MAX_NODE_WIDTH,
     NODE_WIDTH,
-    Layout,
-    layout,
     text_width,
 )
 
