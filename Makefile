@@ -16,7 +16,7 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 demo: $(VENV)/.base
 	$(BIN)/jupyter-ack demo
 
-JLPM := cd labextension && ../$(BIN)/jlpm
+JLPM := cd labextension && PATH="$(abspath $(BIN)):$$PATH" jlpm
 
 test: $(VENV)/.dev
 	$(JLPM) test
@@ -58,7 +58,7 @@ $(VENV)/.base: pyproject.toml | $(VENV)/bin/python
 
 $(VENV)/.dev: pyproject.toml | $(VENV)/bin/python
 	$(PIP) -e '.[dev]'
-	cd labextension && ../$(BIN)/jlpm install --immutable
+	$(JLPM) install --immutable
 	touch $(VENV)/.base $@
 
 clean:

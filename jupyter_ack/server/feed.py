@@ -167,11 +167,14 @@ class Feed:
         return [i.json for i in sorted(found, key=lambda i: i.key, reverse=True)]
 
     def snapshot(self) -> dict[str, Any]:
+        from jupyter_ack.render import theme
+
         return {
             "type": "snapshot",
             "pipelines": self.pipelines(),
             "runs": self.runs(),
             "health": self.health_json(),
+            "theme": theme.to_json(),  # the palette of every picture, for the badges too
         }
 
 

@@ -30,7 +30,10 @@ export class AckApiError extends Error {
   }
 }
 
-export function describeError(err: unknown): { text: string; hint: string | null } {
+export function describeError(err: unknown): {
+  text: string;
+  hint: string | null;
+} {
   if (err instanceof AckApiError) {
     const what =
       err.status === 403
@@ -52,7 +55,12 @@ export interface RerunBody {
 }
 
 export class AckApi {
-  constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
+  /** kubectl's current context, once /contexts answered */
+  currentContext: string | null = null;
+
+  constructor(
+    readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  ) {}
 
   private async request<T>(
     segments: string[],
@@ -79,7 +87,11 @@ export class AckApi {
       }
     }
     if (!response.ok) {
-      const body = (data ?? {}) as { error?: unknown; hint?: unknown; message?: unknown };
+      const body = (data ?? {}) as {
+        error?: unknown;
+        hint?: unknown;
+        message?: unknown;
+      };
       let message = typeof body.error === 'string' ? body.error : '';
       if (!message && typeof body.message === 'string') {
         message = body.message;
@@ -99,22 +111,31 @@ export class AckApi {
     return data as T;
   }
 
-  contexts(): Promise<ContextsAnswer> {
-    return this.request(['contexts'], {});
+  async contexts(): Promise<ContextsAnswer> {
+    const answer = await this.request<ContextsAnswer>(['contexts'], {});
+    this.currentContext = answer.current ?? null;
+    return answer;
   }
 
   namespaces(context: string): Promise<NamespacesAnswer> {
     return this.request(['namespaces'], { context });
   }
 
-  pipelines(namespace: string, context: string): Promise<{ items: PipelineStatus[] }> {
+  pipelines(
+    namespace: string,
+    context: string
+  ): Promise<{ items: PipelineStatus[] }> {
     return this.request(['namespaces', namespace, 'pipelines'], { context });
   }
 
   runs(
     namespace: string,
     context: string,
-    options: { pipeline?: string; limit?: number; continue?: string | null } = {}
+    options: {
+      pipeline?: string;
+      limit?: number;
+      continue?: string | null;
+    } = {}
   ): Promise<{ items: RunStatus[]; continue: string | null }> {
     return this.request(['namespaces', namespace, 'runs'], {
       context,
@@ -134,11 +155,11 @@ export class AckApi {
     const out: RunStatus[] = [];
     let token: string | null = null;
     for (let page = 0; page < maxPages; page++) {
-      const answer: { items: RunStatus[]; continue: string | null } = await this.runs(
-        namespace,
-        context,
-        { limit: pageSize, continue: token }
-      );
+      const answer: { items: RunStatus[]; continue: string | null } =
+        await this.runs(namespace, context, {
+          limit: pageSize,
+          continue: token
+        });
       out.push(...(answer.items ?? []));
       token = answer.continue ?? null;
       if (!token) {
@@ -152,8 +173,14 @@ export class AckApi {
     return this.request(['namespaces', namespace, 'runs', name], { context });
   }
 
-  graph(namespace: string, name: string, context: string): Promise<GraphAnswer> {
-    return this.request(['namespaces', namespace, 'runs', name, 'graph'], { context });
+  graph(
+    namespace: string,
+    name: string,
+    context: string
+  ): Promise<GraphAnswer> {
+    return this.request(['namespaces', namespace, 'runs', name, 'graph'], {
+      context
+    });
   }
 
   stop(
@@ -161,10 +188,14 @@ export class AckApi {
     name: string,
     context: string
   ): Promise<{ message: string; warning: string | null }> {
-    return this.request(['namespaces', namespace, 'runs', name, 'stop'], { context }, {
-      method: 'POST',
-      body: '{}'
-    });
+    return this.request(
+      ['namespaces', namespace, 'runs', name, 'stop'],
+      { context },
+      {
+        method: 'POST',
+        body: '{}'
+      }
+    );
   }
 
   rerun(
@@ -173,14 +204,23 @@ export class AckApi {
     context: string,
     body: RerunBody
   ): Promise<{ name: string }> {
-    return this.request(['namespaces', namespace, 'runs', name, 'rerun'], { context }, {
-      method: 'POST',
-      body: JSON.stringify(body)
-    });
+    return this.request(
+      ['namespaces', namespace, 'runs', name, 'rerun'],
+      { context },
+      {
+        method: 'POST',
+        body: JSON.stringify(body)
+      }
+    );
   }
 
   /** The stream's WebSocket URL (token appended when the settings carry one). */
   streamUrl(namespace: string, context: string): string {
-    return streamUrl(this.settings.wsUrl, namespace, context, this.settings.token || null);
+    return streamUrl(
+      this.settings.wsUrl,
+      namespace,
+      context,
+      this.settings.token || null
+    );
   }
 }

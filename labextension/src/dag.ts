@@ -11,7 +11,10 @@ const IDLE: [string, string] = ['#ffffff', '#cbd5e1'];
 const DEFAULT_TYPE = '#64748b';
 
 /** The theme as CSS custom properties `--jack-*` on `root` (as the notebook panel sets). */
-export function applyTheme(root: HTMLElement | SVGElement, theme: Theme | null | undefined): void {
+export function applyTheme(
+  root: HTMLElement | SVGElement,
+  theme: Theme | null | undefined
+): void {
   if (!theme) {
     return;
   }
@@ -96,7 +99,10 @@ function svgEl<K extends keyof SVGElementTagNameMap>(
 let counter = 0;
 
 /** (fill, stroke) of a box in this status; the idle pair for none or an unknown one. */
-export function statusColours(theme: Theme, status: string | null | undefined): [string, string] {
+export function statusColours(
+  theme: Theme,
+  status: string | null | undefined
+): [string, string] {
   return (status && theme.status?.[status]) || theme.idle || IDLE;
 }
 
@@ -124,7 +130,10 @@ export function buildDag(
   svg.appendChild(title);
   const edges = theme.edges ?? {};
   const defs = svgEl(doc, 'defs');
-  const kinds = new Set([...Object.keys(edges), ...layout.edges.map(e => e.kind)]);
+  const kinds = new Set([
+    ...Object.keys(edges),
+    ...layout.edges.map(e => e.kind)
+  ]);
   const markerOf = new Map<string, string>();
   let mi = 0;
   for (const kind of kinds) {
@@ -140,7 +149,10 @@ export function buildDag(
       orient: 'auto-start-reverse'
     });
     marker.appendChild(
-      svgEl(doc, 'path', { d: 'M0,0L10,5L0,10z', fill: (edges[kind] ?? edges.data ?? ['#475569'])[0] })
+      svgEl(doc, 'path', {
+        d: 'M0,0L10,5L0,10z',
+        fill: (edges[kind] ?? edges.data ?? ['#475569'])[0]
+      })
     );
     defs.appendChild(marker);
   }
@@ -246,7 +258,8 @@ export function buildDag(
       width: 5,
       height: num(n.height),
       rx: 2,
-      fill: (n.type && theme.types?.[n.type]) || theme.default_type || DEFAULT_TYPE
+      fill:
+        (n.type && theme.types?.[n.type]) || theme.default_type || DEFAULT_TYPE
     });
     const label = svgEl(doc, 'text', {
       class: 'jp-ack-label',
@@ -301,10 +314,19 @@ export function setNodeStatus(
 }
 
 /** Colour every node from a run's steps; a step the run does not list keeps the layout's. */
-export function applySteps(dag: Dag, theme: Theme, steps: readonly StepStatus[] | undefined): void {
+export function applySteps(
+  dag: Dag,
+  theme: Theme,
+  steps: readonly StepStatus[] | undefined
+): void {
   const byName = new Map((steps ?? []).map(s => [s.name, s]));
   for (const [name, entry] of dag.nodes) {
     const step = byName.get(name) ?? null;
-    setNodeStatus(entry, theme, step ? step.status : (entry.node.status ?? null), step);
+    setNodeStatus(
+      entry,
+      theme,
+      step ? step.status : (entry.node.status ?? null),
+      step
+    );
   }
 }

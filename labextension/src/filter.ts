@@ -67,6 +67,9 @@ export interface PipelineRow {
   shownCount: number;
   latest: RunStatus | null;
   collapsed: boolean;
+  /** 1-based place among the pipeline rows, and their number (for aria-posinset/-setsize) */
+  pos: number;
+  size: number;
 }
 
 export interface RunRow {
@@ -74,6 +77,9 @@ export interface RunRow {
   key: string;
   run: RunStatus;
   pipelineName: string;
+  /** 1-based place among the runs shown under its pipeline, and their number */
+  pos: number;
+  size: number;
 }
 
 export type Row = PipelineRow | RunRow;
@@ -145,7 +151,8 @@ export function buildRows(
     const nameHay = [g.name, g.pipeline?.pipeline ?? '']
       .join('\n')
       .toLowerCase();
-    const nameMatches = words.length > 0 && words.every(w => nameHay.includes(w));
+    const nameMatches =
+      words.length > 0 && words.every(w => nameHay.includes(w));
     const shown = g.runs.filter(
       r =>
         matchesStatus(r, filter.status) &&
@@ -168,18 +175,27 @@ export function buildRows(
       runCount: g.runs.length,
       shownCount: shown.length,
       latest: all[0] ?? null,
-      collapsed: isCollapsed
+      collapsed: isCollapsed,
+      pos: 0,
+      size: 0
     });
     if (!isCollapsed) {
-      for (const run of shown) {
+      shown.forEach((run, i) => {
         rows.push({
           kind: 'run',
           key: `r:${run.name}`,
           run,
-          pipelineName: g.name
+          pipelineName: g.name,
+          pos: i + 1,
+          size: shown.length
         });
-      }
+      });
     }
   }
+  const heads = rows.filter((r): r is PipelineRow => r.kind === 'pipeline');
+  heads.forEach((r, i) => {
+    r.pos = i + 1;
+    r.size = heads.length;
+  });
   return rows;
 }

@@ -56,7 +56,7 @@ export function elapsed(
   return formatDuration(durationSeconds(item.start, item.end, now));
 }
 
-/** `just now`, `5 min ago`, `3 h ago`, `2 d ago`, then the date. */
+/** `just now`, `5m ago`, `3h ago`, `2d ago`, then the date. */
 export function relativeTime(
   iso: string | null | undefined,
   now: number = Date.now()
@@ -70,13 +70,13 @@ export function relativeTime(
     return 'just now'; // also a little clock skew into the future
   }
   if (s < 3600) {
-    return `${Math.max(1, Math.round(s / 60))} min ago`;
+    return `${Math.max(1, Math.round(s / 60))}m ago`;
   }
   if (s < 86400) {
-    return `${Math.floor(s / 3600)} h ago`;
+    return `${Math.floor(s / 3600)}h ago`;
   }
   if (s < 7 * 86400) {
-    return `${Math.floor(s / 86400)} d ago`;
+    return `${Math.floor(s / 86400)}d ago`;
   }
   return formatDate(t);
 }

@@ -35,7 +35,11 @@ interface Holder {
   unsubscribe: (() => void)[];
 }
 
-export type GlobalListener = (key: StreamKey, state: StreamState, event: StreamEvent) => void;
+export type GlobalListener = (
+  key: StreamKey,
+  state: StreamState,
+  event: StreamEvent
+) => void;
 
 export class StreamHub {
   private entries = new Map<string, Entry>();

@@ -11,4 +11,7 @@ const ROCKET = `<svg xmlns="http://www.w3.org/2000/svg" width="16" height="16" v
   </g>
 </svg>`;
 
-export const rocketIcon = new LabIcon({ name: 'jupyter-ack:rocket', svgstr: ROCKET });
+export const rocketIcon = new LabIcon({
+  name: 'jupyter-ack:rocket',
+  svgstr: ROCKET
+});

@@ -46,7 +46,11 @@ export interface Ending {
   outcome: Outcome;
 }
 
-export function runKey(context: string, namespace: string, name: string): string {
+export function runKey(
+  context: string,
+  namespace: string,
+  name: string
+): string {
   return `${context}\u0000${namespace}\u0000${name}`;
 }
 
@@ -58,7 +62,12 @@ export function runKey(context: string, namespace: string, name: string): string
 export class EndWatcher {
   private watched = new Map<string, { context: string; namespace: string }>();
 
-  watch(context: string, namespace: string, name: string, run?: RunStatus | null): boolean {
+  watch(
+    context: string,
+    namespace: string,
+    name: string,
+    run?: RunStatus | null
+  ): boolean {
     if (run && isFinished(run)) {
       return false;
     }

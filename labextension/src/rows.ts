@@ -6,7 +6,12 @@ import type { PipelineRow, Row, RunRow } from './filter';
 import { setText } from './dom';
 import { isFinished } from './types';
 
-function part(row: HTMLElement, index: number, className: string, doc: Document): HTMLElement {
+function part(
+  row: HTMLElement,
+  index: number,
+  className: string,
+  doc: Document
+): HTMLElement {
   let child = row.children[index] as HTMLElement | undefined;
   if (!child) {
     child = doc.createElement('span');
@@ -16,10 +21,15 @@ function part(row: HTMLElement, index: number, className: string, doc: Document)
   return child;
 }
 
-export function renderRunRow(row: HTMLElement, item: RunRow, now: number = Date.now()): void {
+export function renderRunRow(
+  row: HTMLElement,
+  item: RunRow,
+  now: number = Date.now()
+): void {
   const doc = row.ownerDocument;
   const run = item.run;
   row.classList.add('jp-ack-run-row');
+  row.setAttribute('aria-level', '2');
   row.dataset.run = run.name;
   row.dataset.status = run.status;
   row.classList.toggle('jp-ack-running', !isFinished(run));
@@ -38,9 +48,13 @@ export function renderRunRow(row: HTMLElement, item: RunRow, now: number = Date.
 export function renderPipelineRow(row: HTMLElement, item: PipelineRow): void {
   const doc = row.ownerDocument;
   row.classList.add('jp-ack-pipeline-row');
+  row.setAttribute('aria-level', '1');
   row.dataset.pipeline = item.name;
   row.setAttribute('aria-expanded', item.collapsed ? 'false' : 'true');
-  setText(part(row, 0, 'jp-ack-caret', doc), item.collapsed ? '\u25b8' : '\u25be');
+  setText(
+    part(row, 0, 'jp-ack-caret', doc),
+    item.collapsed ? '\u25b8' : '\u25be'
+  );
   setText(part(row, 1, 'jp-ack-pipeline-name', doc), item.name);
   const count =
     item.shownCount === item.runCount
@@ -73,7 +87,11 @@ export function renderPipelineRow(row: HTMLElement, item: PipelineRow): void {
   row.setAttribute('aria-label', `pipeline ${item.name}, ${count}`);
 }
 
-export function renderRow(row: HTMLElement, item: Row, now: number = Date.now()): void {
+export function renderRow(
+  row: HTMLElement,
+  item: Row,
+  now: number = Date.now()
+): void {
   if (item.kind === 'run') {
     renderRunRow(row, item, now);
   } else {

@@ -54,7 +54,9 @@ export function initialState(): StreamState {
   };
 }
 
-function byName<T extends { name: string }>(items: T[] | undefined): Map<string, T> {
+function byName<T extends { name: string }>(
+  items: T[] | undefined
+): Map<string, T> {
   const out = new Map<string, T>();
   for (const item of items ?? []) {
     if (item && typeof item.name === 'string') {
@@ -86,7 +88,10 @@ export function reduce(state: StreamState, event: StreamEvent): StreamState {
         pipelines: byName(event.pipelines),
         runs,
         health: event.health
-          ? { reachable: Boolean(event.health.reachable), problem: event.health.problem ?? null }
+          ? {
+              reachable: Boolean(event.health.reachable),
+              problem: event.health.problem ?? null
+            }
           : state.health,
         error: null,
         synced: true,
@@ -114,12 +119,20 @@ export function reduce(state: StreamState, event: StreamEvent): StreamState {
     case 'health':
       return {
         ...state,
-        health: { reachable: Boolean(event.reachable), problem: event.problem ?? null },
+        health: {
+          reachable: Boolean(event.reachable),
+          problem: event.problem ?? null
+        },
         version
       };
     case 'run': {
       if (!event.run || typeof event.run.name !== 'string') {
         return state;
+      }
+      // a followed run updates its row, but never brings back one the cluster deleted:
+      // the run view shows it from the event itself
+      if (!state.runs.has(event.run.name)) {
+        return { ...state, version };
       }
       const runs = new Map(state.runs);
       runs.set(event.run.name, event.run);
@@ -138,9 +151,20 @@ export function reduce(state: StreamState, event: StreamEvent): StreamState {
     case 'connecting':
       return { ...state, connection: 'connecting', retryAt: null, version };
     case 'open':
-      return { ...state, connection: 'open', retryAt: null, synced: false, version };
+      return {
+        ...state,
+        connection: 'open',
+        retryAt: null,
+        synced: false,
+        version
+      };
     case 'closed':
-      return { ...state, connection: 'closed', retryAt: event.retryAt, version };
+      return {
+        ...state,
+        connection: 'closed',
+        retryAt: event.retryAt,
+        version
+      };
     default:
       return state;
   }
@@ -196,7 +220,10 @@ export interface Banner {
 }
 
 /** What the banner says about this stream, or null when all is well. */
-export function bannerFor(state: StreamState, now: number = Date.now()): Banner | null {
+export function bannerFor(
+  state: StreamState,
+  now: number = Date.now()
+): Banner | null {
   if (state.error) {
     const what =
       state.error.status === 403
@@ -204,7 +231,12 @@ export function bannerFor(state: StreamState, now: number = Date.now()): Banner 
         : state.error.status
           ? `Error ${state.error.status}`
           : 'Error';
-    return { level: 'error', text: `${what}: ${state.error.error}`, hint: state.error.hint, retry: true };
+    return {
+      level: 'error',
+      text: `${what}: ${state.error.error}`,
+      hint: state.error.hint,
+      retry: true
+    };
   }
   if (!state.health.reachable) {
     const why = state.health.problem ? `: ${state.health.problem}` : '';
@@ -217,7 +249,9 @@ export function bannerFor(state: StreamState, now: number = Date.now()): Banner 
   }
   if (state.connection === 'closed') {
     const wait =
-      state.retryAt !== null ? Math.max(0, Math.ceil((state.retryAt - now) / 1000)) : null;
+      state.retryAt !== null
+        ? Math.max(0, Math.ceil((state.retryAt - now) / 1000))
+        : null;
     return {
       level: 'warning',
       text:

@@ -33,11 +33,17 @@ export interface BackoffOptions {
 
 /** The wait before connection attempt `attempt` (0 first): doubling from `base` up to `max`,
  * times a random factor in [0.5, 1) so tabs do not reconnect in step. */
-export function backoffDelay(attempt: number, options: BackoffOptions = {}): number {
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions = {}
+): number {
   const base = options.base ?? 1000;
   const max = options.max ?? 30000;
   const random = options.random ?? Math.random;
-  const raw = Math.min(max, base * Math.pow(2, Math.max(0, Math.min(attempt, 30))));
+  const raw = Math.min(
+    max,
+    base * Math.pow(2, Math.max(0, Math.min(attempt, 30)))
+  );
   return Math.round(raw * (0.5 + random() / 2));
 }
 
@@ -84,7 +90,8 @@ export class StreamClient {
     this.clearTimer();
     this.dispatch({ type: 'connecting' });
     const factory =
-      this.options.socket ?? ((url: string) => new WebSocket(url) as unknown as SocketLike);
+      this.options.socket ??
+      ((url: string) => new WebSocket(url) as unknown as SocketLike);
     let socket: SocketLike;
     try {
       socket = factory(this.options.url());

@@ -181,11 +181,7 @@ export interface ErrorMessage {
 }
 
 export type ServerMessage =
-  | SnapshotMessage
-  | ChangesMessage
-  | HealthMessage
-  | RunMessage
-  | ErrorMessage;
+  SnapshotMessage | ChangesMessage | HealthMessage | RunMessage | ErrorMessage;
 
 /** Statuses after which a run does not change any more. */
 export const FINISHED_STATUSES: readonly string[] = [

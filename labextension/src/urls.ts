@@ -15,7 +15,9 @@ export function joinUrl(base: string, ...parts: string[]): string {
 }
 
 /** The query string (with its `?`) of the defined, non-empty values, or ''. */
-export function query(params: Record<string, string | number | null | undefined>): string {
+export function query(
+  params: Record<string, string | number | null | undefined>
+): string {
   const parts: string[] = [];
   for (const [k, v] of Object.entries(params)) {
     if (v !== undefined && v !== null && v !== '') {
@@ -31,7 +33,10 @@ export function apiUrl(
   segments: readonly string[],
   params: Record<string, string | number | null | undefined> = {}
 ): string {
-  return joinUrl(baseUrl, API_ROOT, ...segments.map(s => encodeURIComponent(s))) + query(params);
+  return (
+    joinUrl(baseUrl, API_ROOT, ...segments.map(s => encodeURIComponent(s))) +
+    query(params)
+  );
 }
 
 /** The stream's WebSocket URL: `?context=` when one is picked, `&token=` when the settings

@@ -14,6 +14,10 @@ export interface VirtualListOptions<T> {
   /** other keys on a focused row (return true when handled) */
   keydown?: (item: T, index: number, event: KeyboardEvent) => boolean;
   overscan?: number;
+  /** ARIA roles of the list and its rows: list and listitem (default), or tree and treeitem */
+  roles?: { list: string; item: string };
+  /** aria-posinset and aria-setsize of a row (default: its place in the whole list) */
+  position?: (item: T, index: number, count: number) => [number, number];
   /** the viewport's height; the element's clientHeight by default (a test passes its own) */
   viewportHeight?: () => number;
   document?: Document;
@@ -38,7 +42,7 @@ export class VirtualList<T> {
     this.doc = options.document ?? document;
     this.node = this.doc.createElement('div');
     this.node.className = 'jp-ack-list';
-    this.node.setAttribute('role', 'list');
+    this.node.setAttribute('role', options.roles?.list ?? 'list');
     this.node.tabIndex = -1;
     this.spacer = this.doc.createElement('div');
     this.spacer.className = 'jp-ack-list-spacer';
@@ -72,7 +76,8 @@ export class VirtualList<T> {
     }
     const raf =
       this.doc.defaultView?.requestAnimationFrame?.bind(this.doc.defaultView) ??
-      ((cb: FrameRequestCallback) => setTimeout(() => cb(0), 16) as unknown as number);
+      ((cb: FrameRequestCallback) =>
+        setTimeout(() => cb(0), 16) as unknown as number);
     this.frame = raf(() => {
       this.frame = null;
       this.update();
@@ -120,7 +125,7 @@ export class VirtualList<T> {
         const el = this.doc.createElement('div');
         el.className = 'jp-ack-row';
         el.tabIndex = -1;
-        el.setAttribute('role', 'listitem');
+        el.setAttribute('role', this.options.roles?.item ?? 'listitem');
         el.dataset.key = k;
         el.style.height = `${rowHeight}px`;
         render(el, item, i, true);
@@ -132,8 +137,11 @@ export class VirtualList<T> {
       }
       d.index = i;
       d.el.dataset.index = String(i);
-      d.el.setAttribute('aria-posinset', String(i + 1));
-      d.el.setAttribute('aria-setsize', String(this.items.length));
+      const [pos, size] = this.options.position
+        ? this.options.position(item, i, this.items.length)
+        : [i + 1, this.items.length];
+      d.el.setAttribute('aria-posinset', String(pos));
+      d.el.setAttribute('aria-setsize', String(size));
       keep.set(k, d);
     }
     for (const d of this.drawn.values()) {
@@ -141,7 +149,11 @@ export class VirtualList<T> {
     }
     this.drawn = keep;
     this.rove();
-    if (hadFocus && this.focusedKey && !this.node.contains(this.doc.activeElement)) {
+    if (
+      hadFocus &&
+      this.focusedKey &&
+      !this.node.contains(this.doc.activeElement)
+    ) {
       // the focused row left the window (or its item went away): keep focus in the list
       this.node.focus();
     }
@@ -231,7 +243,10 @@ export class VirtualList<T> {
       event.preventDefault();
       return;
     }
-    const page = Math.max(1, Math.floor(this.viewport() / this.options.rowHeight) - 1);
+    const page = Math.max(
+      1,
+      Math.floor(this.viewport() / this.options.rowHeight) - 1
+    );
     switch (event.key) {
       case 'Enter':
         this.options.activate?.(d.item, d.index, event);

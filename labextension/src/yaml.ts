@@ -14,7 +14,9 @@ export function yamlScalar(value: null | boolean | number | string): string {
     return value ? 'true' : 'false';
   }
   if (typeof value === 'number') {
-    return Number.isFinite(value) ? String(value) : JSON.stringify(String(value));
+    return Number.isFinite(value)
+      ? String(value)
+      : JSON.stringify(String(value));
   }
   if (PLAIN.test(value) && !RESERVED.test(value) && !value.endsWith(':')) {
     return value;

@@ -1,0 +1,2 @@
+// Times in the tests are read in UTC.
+process.env.TZ = 'UTC';
