@@ -130,8 +130,10 @@ def test_the_sidebar_follows_runs_and_stops_one(sandbox: Sandbox, lab: tuple[str
             )
             sidebar.screenshot(path=str(out / "sidebar.png"))
 
-            # the run view: the DAG coloured by step status, with the notebook panel's palette
-            row.click()
+            # the run view (opened from the keyboard): the DAG coloured by step status, with
+            # the notebook panel's palette
+            row.focus()
+            page.keyboard.press("Enter")
             view = page.locator(".jp-ack-dag").last
             view.wait_for(timeout=30_000)
             train = page.locator('.jp-ack-dag g.jp-ack-node[data-step="TrainAbaloneModel"]').last
@@ -179,6 +181,8 @@ def test_the_sidebar_follows_runs_and_stops_one(sandbox: Sandbox, lab: tuple[str
             assert XSS in (label.text_content() or "")  # the label or its tooltip, as text
             assert page.locator("img[src='x']").count() == 0
             assert alerts == []
+            # its end is notified: the user had it open
+            page.locator(".Toastify__toast", has_text="xss-run").first.wait_for(timeout=30_000)
 
             # the dark theme: JupyterLab's colours, the same palette for the steps
             page.evaluate(

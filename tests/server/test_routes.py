@@ -279,3 +279,47 @@ async def test_stream_sends_a_snapshot_then_changes_then_followed_steps(
     assert statuses[-1] == "Succeeded"
     assert step_states["TrainAbaloneModel"] == "Succeeded"
     ws.close()
+
+
+async def read_until(ws: Any, wanted: Any, timeout: float = 60) -> dict[str, Any]:
+    """The first message for which ``wanted(message)`` holds (messages before it skipped)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        raw = await asyncio.wait_for(ws.read_message(), max(0.1, deadline - loop.time()))
+        assert raw is not None, "the server closed the stream"
+        message: dict[str, Any] = json.loads(raw)
+        if wanted(message):
+            return message
+
+
+async def test_the_stream_says_when_the_cluster_is_unreachable_and_when_it_is_back(
+    jp_ws_fetch: Any, sandbox: Sandbox, namespace: str
+) -> None:
+    ws = await jp_ws_fetch(API, "namespaces", namespace, "stream")
+    await read_until(ws, lambda m: m["type"] == "snapshot")
+    sandbox.faults.fail_requests(10_000, status=503)
+    try:
+        sandbox.faults.drop_watches(abort=True)
+        down = await read_until(ws, lambda m: m["type"] == "health")
+        assert down["reachable"] is False
+        assert down["problem"]
+    finally:
+        sandbox.faults.clear()
+    up = await read_until(ws, lambda m: m["type"] == "health")
+    assert up["reachable"] is True
+    again = await read_until(ws, lambda m: m["type"] == "snapshot")  # all may have changed
+    assert again["health"]["reachable"] is True
+    ws.close()
+
+
+async def test_one_watch_per_kind_whatever_the_number_of_tabs(
+    jp_ws_fetch: Any, sandbox: Sandbox, namespace: str
+) -> None:
+    tabs = [await jp_ws_fetch(API, "namespaces", namespace, "stream") for _ in range(4)]
+    for ws in tabs:
+        await read_until(ws, lambda m: m["type"] == "snapshot")
+    watching = [w for w in sandbox.kube.store.all_watchers() if w.namespace == namespace]
+    assert len(watching) == 2  # pipelines and pipelineexecutions, shared by the four tabs
+    for ws in tabs:
+        ws.close()
