@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
+
 from jupyter_server.extension.application import ExtensionApp
 
 from jupyter_ack.config import AckConfig
@@ -20,9 +23,16 @@ class AckExtension(ExtensionApp):
         self.service = Service(AckConfig.load(self.serverapp.config))
         self.feeds = Feeds(self.service.cluster)
         self.settings.update(jupyter_ack_service=self.service, jupyter_ack_feeds=self.feeds)
+        # the first sidebar opened should not wait for the Kubernetes client's import
+        threading.Thread(target=_warm_up, name="jupyter-ack-warm-up", daemon=True).start()
 
     def initialize_handlers(self) -> None:
         self.handlers.extend((f"/{API}{path}/?", handler) for path, handler in ROUTES)
 
     async def stop_extension(self) -> None:
         self.feeds.close()
+
+
+def _warm_up() -> None:
+    for module in ("kubernetes.client", "kubernetes.config", "jupyter_ack.status.follow"):
+        importlib.import_module(module)
