@@ -62,18 +62,34 @@ def client(service: str, region: str | None = None) -> Any:
     Clients are reused while the AWS settings in the environment stay the same: making one
     costs tens of milliseconds, more than the call it serves.
     """
-    import boto3
 
     key = (service, region or "", *(os.environ.get(k, "") for k in _ENV_KEYS))
     found = _clients.get(key)
     if found is not None:
         return found
     try:
-        made = boto3.session.Session().client(service, region_name=region)
+        made = _session(service).client(service, region_name=region)
     except Exception as e:  # a bad profile or region fails here, before any call
         raise describe(e, f"connecting to AWS {service}") from None
     _clients[key] = made
     return made
+
+
+def _session(service: str) -> Any:
+    """A boto3 session whose botocore reads our cut model of ``service`` when there is one
+    (see :mod:`jupyter_ack.aws.models`): a session of its own, so the user's clients in the
+    same process keep the full model."""
+    import boto3
+    import botocore.session
+
+    from jupyter_ack.aws.models import search_path
+
+    path = search_path(service)
+    if path is None:
+        return boto3.session.Session()
+    core = botocore.session.Session()
+    core.get_component("data_loader").search_paths.insert(0, str(path))
+    return boto3.session.Session(botocore_session=core)
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
