@@ -129,6 +129,15 @@ class GraphHandler(Base):
         self.reply(await self.call(self.service.graph, self.context, ns, name))
 
 
+class ManifestHandler(Base):
+    @web.authenticated
+    @authorized
+    @answers
+    async def get(self, namespace: str, name: str) -> None:
+        ns = check_namespace(namespace)
+        self.reply(await self.call(self.service.manifest, self.context, ns, name))
+
+
 class StopHandler(Base):
     @web.authenticated
     @authorized
@@ -216,6 +225,7 @@ ROUTES: list[tuple[str, type[Any]]] = [
     (NS + r"/runs", RunsHandler),
     (RUN, RunHandler),
     (RUN + r"/graph", GraphHandler),
+    (RUN + r"/manifest", ManifestHandler),
     (RUN + r"/stop", StopHandler),
     (RUN + r"/rerun", RerunHandler),
     (NS + r"/stream", StreamHandler),

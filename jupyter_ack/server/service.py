@@ -128,6 +128,22 @@ class Service:
                 self._layouts.popitem(last=False)
         return made
 
+    def manifest(self, context: str | None, namespace: str, name: str) -> dict[str, Any]:
+        """The run's PipelineExecution as one would apply it again: spec, labels and
+        annotations, without the server's fields and the status."""
+        from jupyter_ack.ops.runs import get
+
+        check_object_name(name)
+        obj = get(self.cluster(context, namespace), name, history=False).object()
+        meta = obj.get("metadata") or {}
+        kept = {k: meta[k] for k in ("name", "namespace", "labels", "annotations") if k in meta}
+        return {
+            "apiVersion": obj.get("apiVersion"),
+            "kind": obj.get("kind"),
+            "metadata": kept,
+            "spec": obj.get("spec") or {},
+        }
+
     def stop(self, context: str | None, namespace: str, name: str) -> dict[str, Any]:
         from jupyter_ack.ops.runs import get
 

@@ -183,6 +183,17 @@ export class AckApi {
     });
   }
 
+  /** The PipelineExecution as one would apply it again (no status, no server fields). */
+  manifest(
+    namespace: string,
+    name: string,
+    context: string
+  ): Promise<Record<string, unknown>> {
+    return this.request(['namespaces', namespace, 'runs', name, 'manifest'], {
+      context
+    });
+  }
+
   stop(
     namespace: string,
     name: string,

@@ -149,7 +149,7 @@ export class RunView extends Widget {
         )
     );
     const copyYaml = button('jp-ack-copy-yaml', 'Copy YAML', () =>
-      this.copy(toYaml(this.run ?? { name: this.runName }), 'YAML of the run')
+      this.copyManifest()
     );
     const refresh = button(
       'jp-ack-run-refresh',
@@ -733,6 +733,23 @@ export class RunView extends Widget {
   private copy(text: string, what: string): void {
     Clipboard.copyToSystem(text);
     Notification.info(`Copied the ${what}.`, { autoClose: 2500 });
+  }
+
+  /** The PipelineExecution's YAML, ready for `kubectl apply -f -`. */
+  private async copyManifest(): Promise<void> {
+    try {
+      const manifest = await this.api.manifest(
+        this.namespace,
+        this.runName,
+        this.context
+      );
+      this.copy(toYaml(manifest), 'PipelineExecution YAML');
+    } catch (err) {
+      Notification.error(
+        `Cannot copy the YAML of ${this.runName}: ${describeError(err).text}`,
+        { autoClose: 5000 }
+      );
+    }
   }
 
   private async copyS3(): Promise<void> {

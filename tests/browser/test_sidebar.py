@@ -108,7 +108,9 @@ def test_the_sidebar_follows_runs_and_stops_one(sandbox: Sandbox, lab: tuple[str
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1500, "height": 950})
+            context = browser.new_context(viewport={"width": 1500, "height": 950})
+            context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+            page = context.new_page()
             page.on("dialog", lambda d: (alerts.append(d.message), d.dismiss()))
             page.goto(f"{base}/lab?token={token}")
             page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell")
@@ -148,6 +150,14 @@ def test_the_sidebar_follows_runs_and_stops_one(sandbox: Sandbox, lab: tuple[str
             )
             assert set(steps) >= {"PreprocessAbaloneData", "TrainAbaloneModel", "AbaloneMSEFail"}
             page.screenshot(path=str(out / "sidebar-run-view.png"))
+
+            # Copy YAML gives the object as one would apply it again
+            page.locator(".jp-ack-copy-yaml:visible").click()
+            page.locator(".Toastify__toast", has_text="Copied").first.wait_for(timeout=30_000)
+            copied = page.evaluate("navigator.clipboard.readText()")
+            assert "kind: PipelineExecution" in copied
+            assert "name: r-live" in copied
+            assert "status:" not in copied
 
             # Stop, confirmed in JupyterLab's dialog, stops a running run
             sandbox.simulation.step_seconds = 60.0

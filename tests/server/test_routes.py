@@ -145,6 +145,13 @@ async def test_list_detail_graph_of_a_finished_run(
     assert graph["theme"]["status"]["Succeeded"]
     assert graph["run"]["name"] == "r-done"
 
+    manifest = await get(jp_fetch, "namespaces", namespace, "runs", "r-done", "manifest")
+    assert manifest["kind"] == "PipelineExecution"
+    assert manifest["metadata"]["name"] == "r-done"
+    assert manifest["spec"]["pipelineName"] == "abalone-routes"
+    assert "status" not in manifest
+    assert "managedFields" not in manifest["metadata"]
+
 
 async def test_runs_are_paged_newest_first(jp_fetch: Any, sandbox: Sandbox, namespace: str) -> None:
     for i in range(3):
