@@ -15,7 +15,7 @@ from pytest_jupyter.jupyter_server import *  # noqa: F403
 from pytest_jupyter.pytest_tornasync import *  # noqa: F403
 
 from jupyter_ack.sandbox import Sandbox
-from tests.sandbox.conftest import namespace  # noqa: F401  (a fixture)
+from tests.sandbox.conftest import custom, namespace  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="module")

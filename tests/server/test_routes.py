@@ -13,7 +13,7 @@ from tornado.httpclient import HTTPClientError
 
 import jupyter_ack
 from jupyter_ack.ack.cluster import connect
-from jupyter_ack.ack.resources import EXECUTIONS, GROUP
+from jupyter_ack.ack.resources import EXECUTIONS, GROUP, PIPELINES
 from jupyter_ack.ops.submit import submit
 from jupyter_ack.sandbox import Sandbox
 from jupyter_ack.server.handlers import ROUTES
@@ -321,11 +321,32 @@ async def test_the_stream_says_when_the_cluster_is_unreachable_and_when_it_is_ba
 
 
 async def test_one_watch_per_kind_whatever_the_number_of_tabs(
-    jp_ws_fetch: Any, sandbox: Sandbox, namespace: str
+    jp_ws_fetch: Any, sandbox: Sandbox, namespace: str, custom: Any
 ) -> None:
     tabs = [await jp_ws_fetch(API, "namespaces", namespace, "stream") for _ in range(4)]
     for ws in tabs:
         await read_until(ws, lambda m: m["type"] == "snapshot")
+    # one object of each kind reaches every tab: both watches are live
+    for plural, kind in ((PIPELINES, "Pipeline"), (EXECUTIONS, "PipelineExecution")):
+        body = {
+            "apiVersion": f"{GROUP}/v1alpha1",
+            "kind": kind,
+            "metadata": {"name": "seen-by-all"},
+            "spec": {"pipelineName": "seen-by-all"}
+            | ({"roleARN": ROLE, "pipelineDefinition": "{}"} if plural == PIPELINES else {}),
+        }
+        await asyncio.to_thread(
+            custom.create_namespaced_custom_object, GROUP, "v1alpha1", namespace, plural, body
+        )
+    key = {PIPELINES: "pipelines", EXECUTIONS: "runs"}
+    for ws in tabs:
+        for plural in (PIPELINES, EXECUTIONS):
+            await read_until(
+                ws,
+                lambda m, k=key[plural]: (
+                    m["type"] == "changes" and any(o["name"] == "seen-by-all" for o in m[k])
+                ),
+            )
     watching = [w for w in sandbox.kube.store.all_watchers() if w.namespace == namespace]
     assert len(watching) == 2  # pipelines and pipelineexecutions, shared by the four tabs
     for ws in tabs:
