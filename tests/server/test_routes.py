@@ -261,6 +261,20 @@ async def test_rbac_denial_is_403_with_the_hint(
     assert await asyncio.wait_for(ws.read_message(), 20) is None  # the server closed it
 
 
+async def test_a_denied_stop_is_403_with_the_rule_to_ask_for(
+    jp_fetch: Any, sandbox: Sandbox, namespace: str
+) -> None:
+    await asyncio.to_thread(start_run, sandbox, namespace, "abalone-denied", "r-kept", False)
+    sandbox.kube.deny(verb="delete", group=GROUP, resource=EXECUTIONS, namespace=namespace)
+    status, body = await refused(
+        jp_fetch, "namespaces", namespace, "runs", "r-kept", "stop", method="POST", body="{}"
+    )
+    assert status == 403
+    assert 'resources: ["pipelineexecutions"], verbs: ["delete"]' in body["hint"]
+    detail = await get(jp_fetch, "namespaces", namespace, "runs", "r-kept")
+    assert detail["in_cluster"] is True  # nothing was half-done
+
+
 async def test_stream_sends_a_snapshot_then_changes_then_followed_steps(
     jp_fetch: Any, jp_ws_fetch: Any, sandbox: Sandbox, namespace: str
 ) -> None:
