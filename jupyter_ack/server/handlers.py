@@ -12,7 +12,7 @@ import asyncio
 import functools
 import json
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized, ws_authenticated
@@ -31,6 +31,7 @@ RUN = NS + r"/runs/(?P<name>[^/]+)"
 MAX_MESSAGE = 64 * 1024  # bytes a client may send on the stream
 
 T = TypeVar("T")
+RunCall = Callable[[Service, str | None, str, str], dict[str, Any]]
 
 
 class Base(APIHandler):
@@ -111,31 +112,29 @@ class RunsHandler(Base):
         self.reply(page(runs, limit, token).to_json())
 
 
-class RunHandler(Base):
-    @web.authenticated
-    @authorized
-    @answers
-    async def get(self, namespace: str, name: str) -> None:
-        run = await self.call(self.service.run, self.context, check_namespace(namespace), name)
-        self.reply(run.to_json())
+class RunRead(Base):
+    """GET one view of a run: ``answer`` is the Service method that makes it."""
 
+    answer: ClassVar[RunCall]
 
-class GraphHandler(Base):
     @web.authenticated
     @authorized
     @answers
     async def get(self, namespace: str, name: str) -> None:
         ns = check_namespace(namespace)
-        self.reply(await self.call(self.service.graph, self.context, ns, name))
+        self.reply(await self.call(type(self).answer, self.service, self.context, ns, name))
 
 
-class ManifestHandler(Base):
-    @web.authenticated
-    @authorized
-    @answers
-    async def get(self, namespace: str, name: str) -> None:
-        ns = check_namespace(namespace)
-        self.reply(await self.call(self.service.manifest, self.context, ns, name))
+class RunHandler(RunRead):
+    answer = Service.run
+
+
+class GraphHandler(RunRead):
+    answer = Service.graph
+
+
+class ManifestHandler(RunRead):
+    answer = Service.manifest
 
 
 class StopHandler(Base):

@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from jupyter_ack.config import AckConfig
     from jupyter_ack.pipeline.definition import PipelineDefinition
     from jupyter_ack.pipeline.layout import Layout
-    from jupyter_ack.status.model import RunStatus
 
 PAGE_LIMIT = 500  # runs in one page of GET .../runs unless ?limit= says otherwise
 MAX_LIMIT = 5000
@@ -89,11 +88,12 @@ class Service:
         cluster = self.cluster(context, None)
         return {"items": cluster.namespaces(), "default": cluster.namespace}
 
-    def run(self, context: str | None, namespace: str, name: str) -> RunStatus:
+    def run(self, context: str | None, namespace: str, name: str) -> dict[str, Any]:
+        """The run with its steps, as ``status --format json`` prints it."""
         from jupyter_ack.ops.runs import get
 
         check_object_name(name)
-        return get(self.cluster(context, namespace), name).status(steps=True)
+        return get(self.cluster(context, namespace), name).status(steps=True).to_json()
 
     def graph(self, context: str | None, namespace: str, name: str) -> dict[str, Any]:
         """The run's DAG in the shared layout, each node with its step's status."""
