@@ -19,7 +19,16 @@ from jupyter_ack.errors import UsageError
 
 ENV_PREFIX = "JUPYTER_ACK_"
 CONFIG_FILE = "jupyter_ack_config"
-KEYS = ("bucket", "prefix", "namespace", "context", "role_arn", "kms_key_id", "kubeconfig")
+KEYS = (
+    "bucket",
+    "prefix",
+    "namespace",
+    "context",
+    "role_arn",
+    "kms_key_id",
+    "kubeconfig",
+    "events_queue",
+)
 
 
 def _from_env(key: str) -> str | None:
@@ -36,6 +45,12 @@ class AckConfig(Configurable):
     role_arn = Unicode(None, allow_none=True, help="the role SageMaker assumes").tag(config=True)
     kms_key_id = Unicode(None, allow_none=True, help="KMS key for the S3 objects").tag(config=True)
     kubeconfig = Unicode(None, allow_none=True, help="kubeconfig file").tag(config=True)
+    events_queue = Unicode(
+        None,
+        allow_none=True,
+        help="SQS queue (URL) receiving SageMaker's pipeline events: steps are pushed, not "
+        "polled (`jupyter-ack events setup` makes it)",
+    ).tag(config=True)
 
     @default("bucket")
     def _bucket(self) -> str | None:
@@ -65,13 +80,26 @@ class AckConfig(Configurable):
     def _kubeconfig(self) -> str | None:
         return _from_env("kubeconfig")
 
+    @default("events_queue")
+    def _events_queue(self) -> str | None:
+        return _from_env("events_queue")
+
     @classmethod
     def load(cls, config: Config | None = None) -> AckConfig:
-        """Defaults from the environment and Jupyter's config files (``config`` on top)."""
+        """Defaults from the environment and Jupyter's config files (``config`` on top).
+
+        The events queue of what is loaded becomes the process's (the followers read it)."""
         merged = _files()
         if config is not None:
             merged.merge(config)
-        return cls(config=merged)
+        loaded = cls(config=merged)
+        loaded._use_events_queue()
+        return loaded
+
+    def _use_events_queue(self) -> None:
+        from jupyter_ack.status.events import use_queue
+
+        use_queue(self.events_queue)
 
     def set(self, key: str, value: Any) -> None:
         """Set one value (``role-arn`` and ``role_arn`` both work); '' or None restores the
@@ -83,6 +111,8 @@ class AckConfig(Configurable):
             self.set_trait(name, self.trait_defaults(name))
         else:
             self.set_trait(name, str(value))
+        if name == "events_queue":
+            self._use_events_queue()
 
     def pick(self, key: str, given: str | None) -> str | None:
         """A flag's value when given, else this configuration's."""

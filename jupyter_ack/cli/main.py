@@ -210,6 +210,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.set_defaults(run=cmd_history)
 
+    p = sub.add_parser(
+        "events",
+        help="push step status through EventBridge and SQS instead of polling SageMaker",
+        description="SageMaker sends pipeline step and execution status changes to "
+        "EventBridge; with a queue receiving them, followers get steps pushed (docs/events.md).",
+    )
+    p.set_defaults(run=cmd_events)
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = actions.add_parser(
+        "setup",
+        help="make the SQS queue, the EventBridge rule and its target, the queue policy",
+    )
+    q.add_argument("--queue", default=None, metavar="NAME", help="queue name (jupyter-ack-events)")
+    q.add_argument(
+        "--rule", default=None, metavar="NAME", help="rule name (default bus; default: the queue's)"
+    )
+    q.add_argument("--region", help="AWS region (default: the profile's or AWS_DEFAULT_REGION)")
+    q.add_argument(
+        "--dry-run",
+        "--print",
+        dest="dry_run",
+        action="store_true",
+        help="make nothing: print the rule's pattern, the queue policy and the IAM policies",
+    )
+    q.add_argument("--format", choices=("text", "json"), default="text")
+    q = actions.add_parser("check", help="read the events queue as a follower would")
+    q.add_argument("--queue", metavar="URL", help="the queue URL or name (default: config)")
+    q.add_argument("--region", help="AWS region (default: the queue URL's, else the profile's)")
+    q.add_argument("--format", choices=("text", "json"), default="text")
+
     from jupyter_ack.cli.sandbox import add_parser as add_sandbox_parser
 
     add_sandbox_parser(sub)
@@ -246,6 +276,10 @@ def _shutdown() -> None:
         from jupyter_ack.ack.watch import stop_all
 
         stop_all()
+    if "jupyter_ack.aws.events" in sys.modules:
+        from jupyter_ack.aws.events import stop_all as stop_consumers
+
+        stop_consumers()
     sys.stdout.flush()
 
 
@@ -804,6 +838,81 @@ def cmd_diff(args: argparse.Namespace) -> int:
     else:
         found.write(sys.stdout)
     return EXIT_OK if found.same else EXIT_ERRORS
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    """``jupyter-ack events setup|check``: see docs/events.md."""
+    from jupyter_ack.aws import events
+
+    if args.action == "check":
+        return _events_check(args)
+    queue = args.queue or events.DEFAULT_QUEUE
+    rule = events.rule_for(queue, args.rule)
+    events.check_queue_name(queue)
+    if args.dry_run:
+        doc = events.plan(queue, rule, args.region)
+        if args.format == "json":
+            sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+            return EXIT_OK
+        parts = [
+            ("EventBridge rule (default bus)", doc["rule"]),
+            ("SQS queue", doc["queue"]),
+            ("queue policy (resource-based)", doc["queue_policy"]),
+            ("IAM policy for users following runs", doc["iam_policy_user"]),
+            ("IAM policy for `jupyter-ack events setup`", doc["iam_policy_setup"]),
+        ]
+        text = "\n\n".join(f"# {title}\n{json.dumps(body, indent=2)}" for title, body in parts)
+        sys.stdout.write(text + "\n\n# nothing was made (--dry-run)\n")
+        return EXIT_OK
+    result = events.setup(queue, rule, args.region)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
+        return EXIT_OK
+    c = Colours(sys.stdout)
+    lines = [f"{c.green(CHECK)} {change}" for change in result.changes] or [
+        f"{c.green(CHECK)} already set up: nothing changed"
+    ]
+    lines += [
+        f"  queue   {result.queue_url}",
+        f"  rule    {result.rule_arn} (default event bus)",
+        "use it (every view reading this configuration gets steps pushed):",
+        f"  export JUPYTER_ACK_EVENTS_QUEUE={result.queue_url}",
+        f"  or c.AckConfig.events_queue = {json.dumps(result.queue_url)} in jupyter_ack_config.py",
+        "one queue per process that follows runs: a shared queue splits the events "
+        "(docs/events.md)",
+    ]
+    sys.stdout.write("\n".join(one_line(line) for line in lines) + "\n")
+    return EXIT_OK
+
+
+def _events_check(args: argparse.Namespace) -> int:
+    from jupyter_ack.aws import events
+
+    queue = _config().pick("events_queue", args.queue)
+    if not queue:
+        raise UsageError(
+            "no events queue given",
+            hint="give --queue URL, or set JUPYTER_ACK_EVENTS_QUEUE (`jupyter-ack events "
+            "setup` prints it)",
+        )
+    found = events.check(queue, args.region)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(found, indent=2) + "\n")
+        return EXIT_OK
+    c = Colours(sys.stdout)
+    lines = [
+        f"{c.green(CHECK)} the events queue answers: {found['queue_url']}",
+        f"  messages waiting {found['messages']}, in flight {found['in_flight']}",
+    ]
+    if found["rules"]:
+        lines += [f"  rule may send   {arn}" for arn in found["rules"]]
+    else:
+        lines.append(
+            f"  {c.yellow('warning')}: no rule may send to it (its policy names none): "
+            "run `jupyter-ack events setup`"
+        )
+    sys.stdout.write("\n".join(one_line(line) for line in lines) + "\n")
+    return EXIT_OK
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -23,7 +23,14 @@ Also simulated, because a "re-run" needs them as SageMaker has them:
   changes the definition (as parsed JSON); StartPipelineExecution runs ``PipelineVersionId``
   (the latest when not given) and DescribePipelineExecution says which version ran;
 - ListPipelineExecutions keeps every execution (stopped ones, and ones whose ACK object was
-  deleted, with their final status), sorts, filters and pages as the API does.
+  deleted, with their final status), sorts, filters and pages as the API does;
+- EventBridge events: every status change of an execution or of one of its steps is sent,
+  at the instant the model says it happens, as SageMaker sends it ("SageMaker Model Building
+  Pipeline Execution [Step] Status Change", source ``aws.sagemaker``, the documented detail)
+  to the default event bus of the execution's account and region (moto's EventBridge, which
+  delivers to the rules' SQS targets). A background thread (:class:`EventEmitter`, started
+  with the server) sleeps until the next change; it sends nothing while no enabled rule is on
+  that bus, so a sandbox nobody set events up on works as before.
 
 The seam with moto is kept thin and typed ``Any``: moto's objects are read and written
 by attribute, as moto's own code does. Pinned to moto >=5.2.5,<5.3 (see pyproject).
@@ -33,6 +40,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import math
 import random
 import re
@@ -54,11 +62,14 @@ from .simulation import (
     SelectionError,
     SimulationSettings,
     StepState,
+    Timeline,
     check_selection,
     evaluate,
+    timeline,
 )
 
 __all__ = [
+    "EventEmitter",
     "ExecutionOverrides",
     "MotoHandle",
     "SimulationSettings",
@@ -81,6 +92,7 @@ _RUN_ATTR = "jupyter_ack_run"  # where a moto FakePipelineExecution keeps its si
 _VERSIONS_ATTR = "jupyter_ack_versions"  # where a moto FakePipeline keeps its definitions
 
 _LOCK = threading.RLock()  # the moto server answers on several threads
+log = logging.getLogger("jupyter_ack.sandbox.sagemaker")
 
 
 @dataclass
@@ -129,8 +141,10 @@ class MotoHandle:
         direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only
         with direct.open(request, timeout=10) as response:
             response.read()
+        EMITTER.forget()
 
     def stop(self) -> None:
+        EMITTER.release()
         self.server.stop()
 
     def __enter__(self) -> MotoHandle:
@@ -153,6 +167,7 @@ def start_moto(
     server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
     bound_host, bound_port = server.get_host_and_port()
+    EMITTER.hold()
     return MotoHandle(f"http://{bound_host}:{bound_port}", active, server)
 
 
@@ -656,6 +671,7 @@ def start_pipeline_execution(self: Any) -> Any:
             run.selective = dict(selective)
             run.reused = reused
         setattr(execution, _RUN_ATTR, run)
+        EMITTER.follow(backend, pipeline, execution, now, fresh=True)
         return _result({"PipelineExecutionArn": execution.arn})
 
 
@@ -798,6 +814,7 @@ def stop_pipeline_execution(self: Any) -> Any:
         run.events.stop_at = _now()
         if token:
             run.stop_tokens.add(token)
+        EMITTER.poke()
         return _result({"PipelineExecutionArn": execution.arn})
 
 
@@ -821,6 +838,7 @@ def update_pipeline_execution(self: Any) -> Any:
             execution.pipeline_execution_description = description
         _set_parallelism(run, execution, self._get_param("ParallelismConfiguration"), now)
         run.updated_at = now
+        EMITTER.poke()
         return _result({"PipelineExecutionArn": execution.arn})
 
 
@@ -828,6 +846,7 @@ def retry_pipeline_execution(self: Any) -> Any:
     with _LOCK:
         backend = self.sagemaker_backend
         _, execution = _find_execution(backend.pipelines, self._get_param("PipelineExecutionArn"))
+        pipeline, _ = _find_execution(backend.pipelines, execution.arn)
         run, state = _state(backend, execution)
         token = self._get_param("ClientRequestToken")
         if token and token in run.retry_tokens:
@@ -842,6 +861,7 @@ def retry_pipeline_execution(self: Any) -> Any:
         _set_parallelism(run, execution, self._get_param("ParallelismConfiguration"), now)
         if token:
             run.retry_tokens.add(token)
+        EMITTER.follow(backend, pipeline, execution, now, fresh=False)
         return _result({"PipelineExecutionArn": execution.arn})
 
 
@@ -850,6 +870,280 @@ def _set_parallelism(run: _Run, execution: Any, config: Any, now: float) -> None
         return
     execution.parallelism_configuration = dict(config)
     run.events.parallelism_changes.append((now, int(config["MaxParallelExecutionSteps"])))
+
+
+# EventBridge events ------------------------------------------------------------------------------
+
+EVENT_SOURCE = "aws.sagemaker"
+STEP_CHANGE = "SageMaker Model Building Pipeline Execution Step Status Change"
+EXECUTION_CHANGE = "SageMaker Model Building Pipeline Execution Status Change"
+EMITTER_IDLE = 1.0  # the longest the emitter sleeps (settings can change the future any time)
+_EARLIER = 1e-6  # "just before" an instant: its changes are still to be sent
+
+
+def _event_time(t: float) -> str:
+    """Times in events are to the second (``2021-03-15T16:03:14Z``), unlike the API's."""
+    return _dt(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _lower_keys(value: Any) -> Any:
+    """ListPipelineExecutionSteps' ``Metadata`` keys as events spell them (``processingJob``,
+    ``arn``)."""
+    if isinstance(value, Mapping):
+        return {(k[:1].lower() + k[1:]): _lower_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lower_keys(v) for v in value]
+    return value
+
+
+@dataclass
+class _Followed:
+    """An execution whose changes are still to come, and what was last sent of it."""
+
+    backend: Any
+    pipeline: Any
+    execution: Any
+    until: float  # the changes up to this instant were sent (or went by unheard)
+    status: str | None = None
+    steps: dict[str, tuple[str, int]] = field(default_factory=dict)  # name: (status, attempt)
+
+
+@dataclass(frozen=True)
+class _Outgoing:
+    account: str
+    region: str
+    entry: dict[str, Any]  # a PutEvents entry
+
+
+class EventEmitter:
+    """Sends each execution's and step's status changes to EventBridge when they happen.
+
+    Executions are followed from their start (and again from a retry) until their last
+    change has gone by. :meth:`emit_due` sends what happened since it last looked (every
+    change, in order, each with its own time) and says when the next one is due; the thread
+    started by :meth:`hold` sleeps until then, or until a stop or an update pokes it. Nothing
+    is sent for an account and region without an enabled rule on its default bus (what
+    happens meanwhile is not sent later either, as in EventBridge).
+    """
+
+    def __init__(self) -> None:
+        self._followed: dict[str, _Followed] = {}
+        self._wake = threading.Condition()
+        self._poked = False
+        self._holders = 0
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._sending = threading.Lock()  # one look at a time: events leave in order
+        self.sent = 0  # events put on a bus with a listening rule
+
+    # the thread -------------------------------------------------------------------------------
+
+    def hold(self) -> None:
+        """One more server wants events sent (the thread runs while anyone holds it)."""
+        with self._wake:
+            self._holders += 1
+            if self._thread is not None and self._thread.is_alive():
+                return
+            self._stop = threading.Event()
+            self._thread = threading.Thread(
+                target=self._run, args=(self._stop,), name="jupyter-ack-sim-events", daemon=True
+            )
+            self._thread.start()
+
+    def release(self) -> None:
+        with self._wake:
+            self._holders = max(0, self._holders - 1)
+            if self._holders:
+                return
+            self._stop.set()
+            self._poked = True
+            self._wake.notify_all()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
+
+    def poke(self) -> None:
+        """Something changed the future of an execution: look again now."""
+        with self._wake:
+            self._poked = True
+            self._wake.notify_all()
+
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                due = self.emit_due()
+            except Exception:  # a bug here must not end the sandbox's events for good
+                log.exception("sending the simulated SageMaker events failed")
+                due = None
+            delay = EMITTER_IDLE
+            if due is not None:
+                delay = min(max(due - _now(), 0.0) + 0.0005, EMITTER_IDLE)
+            with self._wake:
+                if not self._poked:
+                    self._wake.wait(delay)
+                self._poked = False
+
+    # executions -----------------------------------------------------------------------------
+
+    def follow(
+        self, backend: Any, pipeline: Any, execution: Any, since: float, fresh: bool
+    ) -> None:
+        """Send the changes of ``execution`` from ``since`` on (its start: ``fresh``; a
+        retry: what was sent before stands)."""
+        with _LOCK:
+            found = self._followed.get(execution.arn)
+            if found is None:
+                found = _Followed(backend, pipeline, execution, since - _EARLIER)
+                if not fresh:
+                    self._remember(found, since - _EARLIER)
+                self._followed[execution.arn] = found
+        self.poke()
+
+    def forget(self) -> None:
+        """moto was reset: the executions followed are gone."""
+        with _LOCK:
+            self._followed.clear()
+
+    def emit_due(self) -> float | None:
+        """Send every change that has happened since the last look; the instant of the next
+        change (None: nothing is running)."""
+        with self._sending:
+            return self._emit_due()
+
+    def _emit_due(self) -> float | None:
+        now = _now()
+        outgoing: list[_Outgoing] = []
+        due: float | None = None
+        listening: dict[tuple[str, str], bool] = {}
+        with _LOCK:
+            for arn, followed in list(self._followed.items()):
+                run: _Run | None = getattr(followed.execution, _RUN_ATTR, None)
+                if run is None:
+                    continue
+                plan = self._timeline(followed, run)
+                where = (followed.backend.account_id, followed.backend.region_name)
+                if where not in listening:
+                    listening[where] = _listening(*where)
+                instants = plan.transitions()
+                for t in (t for t in instants if followed.until < t <= now):
+                    state = plan.at(t)
+                    sent = self._changes(followed, run, state, t)
+                    if listening[where]:
+                        outgoing += [_Outgoing(*where, entry) for entry in sent]
+                followed.until = max(followed.until, now)
+                later = [t for t in instants if t > now]
+                if later:
+                    due = later[0] if due is None else min(due, later[0])
+                else:  # its last change has gone by: until a retry, nothing more happens
+                    del self._followed[arn]
+        for item in outgoing:
+            self._put(item)
+        return due
+
+    def _timeline(self, followed: _Followed, run: _Run) -> Timeline:
+        settings = active_settings()
+        execution = followed.execution
+        overrides = settings.overrides_for(execution.arn, execution.pipeline_execution_display_name)
+        return timeline(run.plan, run.config.with_overrides(overrides), run.events)
+
+    def _remember(self, followed: _Followed, t: float) -> None:
+        """Take the state at ``t`` as sent (a retry goes on from what its run had reached)."""
+        run: _Run | None = getattr(followed.execution, _RUN_ATTR, None)
+        if run is None:
+            return
+        state = self._timeline(followed, run).at(t)
+        followed.status = state.status
+        followed.steps = {s.name: (s.status, s.attempt) for s in state.steps}
+
+    def _changes(
+        self, followed: _Followed, run: _Run, state: ExecutionState, t: float
+    ) -> list[dict[str, Any]]:
+        """The PutEvents entries for what changed between the last state sent and ``state``
+        (at ``t``): the execution's start first, steps before the execution's end."""
+        execution, pipeline = followed.execution, followed.pipeline
+        resources = [pipeline.arn, execution.arn]
+        entries: list[dict[str, Any]] = []
+        for step in state.steps:
+            mark = (step.status, step.attempt)
+            before = followed.steps.get(step.name)
+            if before == mark:
+                continue
+            followed.steps[step.name] = mark
+            shape = _step_shape(run, step, execution.arn)
+            detail: dict[str, Any] = {}
+            if "Metadata" in shape:
+                detail["metadata"] = _lower_keys(shape["Metadata"])
+            detail["stepStartTime"] = _event_time(step.start)
+            if step.end is not None:
+                detail["stepEndTime"] = _event_time(step.end)
+            detail["stepName"] = step.name
+            detail["stepType"] = step.type
+            if before is not None:
+                detail["previousStepStatus"] = before[0]
+            detail["currentStepStatus"] = step.status
+            if step.status == "Failed" and step.failure_reason:
+                detail["failureReason"] = step.failure_reason
+            detail["pipelineArn"] = pipeline.arn
+            detail["pipelineExecutionArn"] = execution.arn
+            entries.append(_entry(STEP_CHANGE, detail, resources, t))
+        if state.status != followed.status:
+            detail = {"pipelineExecutionDisplayName": execution.pipeline_execution_display_name}
+            detail["currentPipelineExecutionStatus"] = state.status
+            if followed.status is not None:
+                detail["previousPipelineExecutionStatus"] = followed.status
+            detail["executionStartTime"] = _event_time(run.events.start)
+            if state.status in ("Succeeded", "Failed", "Stopped"):
+                detail["executionEndTime"] = _event_time(t)
+            if execution.pipeline_execution_description is not None:
+                detail["pipelineExecutionDescription"] = execution.pipeline_execution_description
+            detail["pipelineArn"] = pipeline.arn
+            detail["pipelineExecutionArn"] = execution.arn
+            entry = _entry(EXECUTION_CHANGE, detail, resources, t)
+            if followed.status is None:  # the execution starts before its steps do
+                entries.insert(0, entry)
+            else:  # and ends after them
+                entries.append(entry)
+            followed.status = state.status
+        return entries
+
+    def _put(self, item: _Outgoing) -> None:
+        from moto.events.models import events_backends
+
+        try:
+            events_backends[item.account][item.region].put_events([item.entry])
+            self.sent += 1
+        except Exception as e:  # a target gone (its queue deleted): EventBridge drops it too
+            log.debug("a simulated SageMaker event was not delivered: %s", e)
+
+
+def _entry(kind: str, detail: dict[str, Any], resources: list[str], t: float) -> dict[str, Any]:
+    return {
+        "Source": EVENT_SOURCE,
+        "DetailType": kind,
+        "Detail": json.dumps(detail),
+        "Resources": resources,
+        "Time": t,  # moto writes it as the envelope's "time", to the second
+    }
+
+
+def _listening(account: str, region: str) -> bool:
+    """Whether an enabled rule is on the default bus of that account and region."""
+    from moto.events.models import events_backends
+
+    try:
+        bus = events_backends[account][region].event_buses.get("default")
+    except Exception:
+        return False
+    return bool(bus is not None and any(r.state == "ENABLED" for r in bus.rules.values()))
+
+
+EMITTER = EventEmitter()
+
+
+def emit_events() -> float | None:
+    """Send the simulated events due now (the emitter's thread does it by itself; tests with
+    a fake clock call this)."""
+    return EMITTER.emit_due()
 
 
 _HANDLERS: dict[str, Callable[[Any], Any]] = {

@@ -359,6 +359,20 @@ class Timeline:
         steps.sort(key=lambda s: (s.start, s.index))
         return ExecutionState(status, reason, since, tuple(steps))
 
+    def transitions(self) -> list[float]:
+        """Every instant at which the execution's or a step's status changes, in order (what
+        SageMaker sends a status change event for): a step starting, going from Starting to
+        Executing, Stopping, and ending; the execution's own status changes."""
+        found = {since for since, _, _ in self.statuses}
+        for attempts in self.attempts.values():
+            for a in attempts:
+                found.add(a.start)
+                found.add(a.start + self.config.starting_fraction * a.duration)
+                if a.stop_from is not None:
+                    found.add(a.stop_from)
+                found.add(a.end)
+        return sorted(found)
+
     def _step_at(self, name: str, now: float) -> StepState | None:
         started = [a for a in self.attempts[name] if a.start <= now]
         if not started:

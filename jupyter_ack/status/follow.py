@@ -1,5 +1,6 @@
-"""Follow one run: the shared watch on PipelineExecution plus the step poller, merged into
-:class:`~jupyter_ack.status.model.RunStatus` values.
+"""Follow one run: the shared watch on PipelineExecution plus the step poller (or, with an
+events queue configured, SageMaker's step events: :mod:`jupyter_ack.status.events`), merged
+into :class:`~jupyter_ack.status.model.RunStatus` values.
 
 There is one :class:`RunFollower` per run per process, whatever the number of views: each
 view holds a :class:`Follow` lease (its own callback and queue), and the follower, its step
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from jupyter_ack.ack.resources import EXECUTIONS, FINISHED
 from jupyter_ack.ack.watch import Event, Health, subscribe
+from jupyter_ack.status.events import StepEvents, default_queue, needs_initial_list
 from jupyter_ack.status.model import NOT_POLLED, RunStatus, StepStatus, from_object, merge
 from jupyter_ack.status.poller import StepPoller
 
@@ -42,6 +44,7 @@ class RunFollower:
         sagemaker_client: Any = None,
         poll_fast: float = 0.5,
         poll_slow: float = 10.0,
+        events_queue: str | None = None,
     ) -> None:
         self.cluster = cluster
         self.name = name
@@ -59,6 +62,11 @@ class RunFollower:
         self._steps: tuple[StepStatus, ...] = ()
         self._source = NOT_POLLED if steps else "off"
         self._poller: StepPoller | None = None
+        # the events queue (None: the process's default, "": none, poll)
+        self.events_queue = events_queue
+        self.step_events: StepEvents | None = None
+        self._events_note: str | None = None  # why the queue is not used after all
+        self._saw_pending = False  # the run was seen before SageMaker started it
         self._lock = threading.RLock()
         self._leases: list[Follow] = []
         self._unsubscribe: Callable[[], None] | None = None
@@ -81,6 +89,8 @@ class RunFollower:
             self._unsubscribe = None
         if self._poller:
             self._poller.stop()
+        if self.step_events:
+            self.step_events.stop()
 
     # leases -------------------------------------------------------------------------------
 
@@ -111,21 +121,77 @@ class RunFollower:
         run = from_object(event.object)
         with self._lock:
             self._ack = run
-            start_poller = bool(run.arn) and self.want_steps and self._poller is None
-            if start_poller:
+            self._saw_pending = self._saw_pending or (not run.arn and not run.finished)
+            first = bool(run.arn) and self.want_steps and not self._steps_chosen()
+            queue = self._queue() if first else None
+            if first and queue:
                 assert run.arn is not None
-                self._poller = StepPoller(
+                self.step_events = StepEvents(
                     run.arn,
                     run.region,
-                    self._on_steps,
-                    self.sagemaker_client,
-                    fast=self.poll_fast,
-                    slow=self.poll_slow,
+                    queue,
+                    self._on_event_steps,
+                    self._events_unavailable,
+                    client=self.sagemaker_client,
+                    initial=needs_initial_list(self._saw_pending, run.start),
+                    selective=bool(run.selected_steps),
                 )
-        if start_poller and self._poller is not None:
-            self._poller.start()
-        elif self._poller is not None:
-            self._poller.poke()
+            elif first:
+                self._poller = self._new_poller(run)
+            step_events, poller = self.step_events, self._poller
+        if first and step_events is not None:
+            step_events.start()
+        elif first and poller is not None:
+            poller.start()
+        elif step_events is not None:
+            step_events.ack_status(run.finished)
+        elif poller is not None:
+            poller.poke()
+        self._publish()
+
+    def _steps_chosen(self) -> bool:
+        return self._poller is not None or self.step_events is not None
+
+    def _queue(self) -> str | None:
+        return default_queue() if self.events_queue is None else self.events_queue or None
+
+    def _new_poller(self, run: RunStatus) -> StepPoller:
+        assert run.arn is not None
+        return StepPoller(
+            run.arn,
+            run.region,
+            self._on_steps,
+            self.sagemaker_client,
+            fast=self.poll_fast,
+            slow=self.poll_slow,
+        )
+
+    def _events_unavailable(self, why: str) -> None:
+        """The events queue cannot be read: poll instead, and say so in ``steps_source``."""
+        with self._lock:
+            if self._stopped or self._poller is not None or self._ack is None:
+                return
+            self._events_note = why
+            self._poller = self._new_poller(self._ack)
+            poller, step_events = self._poller, self.step_events
+        if step_events is not None:
+            step_events.stop()
+        poller.start()
+        self._publish()
+
+    def _on_event_steps(
+        self,
+        steps: tuple[StepStatus, ...],
+        source: str,
+        described: dict[str, Any] | None,
+        complete: bool,
+    ) -> None:
+        with self._lock:
+            if self._poller is not None:  # fell back to polling: the poller reports now
+                return
+            self._steps, self._source = steps, source
+            self._described = described
+            self._steps_final = complete
         self._publish()
 
     def _on_health(self, health: Health) -> None:
@@ -151,7 +217,10 @@ class RunFollower:
         with self._lock:
             if self._ack is None:
                 return
-            merged = merge(self._ack, self._described, self._steps, self._source)
+            source = self._source
+            if self._events_note and source == "sagemaker":
+                source = f"sagemaker (polled: {self._events_note})"
+            merged = merge(self._ack, self._described, self._steps, source)
             if self._health.problem:
                 merged = replace(merged, unreachable=self._health.problem)
             if merged == self.current and not final:
@@ -272,11 +341,14 @@ def follow(
     sagemaker_client: Any = None,
     poll_fast: float = 0.5,
     poll_slow: float = 10.0,
+    events_queue: str | None = None,
 ) -> Follow:
     """A lease on the process's follower of run ``name`` (made on first use).
 
     ``on_change`` is called (on a background thread) with the current status at once when
     there is one, then with each change. Close the lease (or use it as a context manager).
+    Steps come from SageMaker's events when an events queue is set (``events_queue``, else
+    :func:`~jupyter_ack.status.events.default_queue`; ``""``: poll), else by polling.
     """
     key = (cluster.server, cluster.namespace, name, "steps" if steps else "no-steps")
     with _lock:
@@ -290,6 +362,7 @@ def follow(
                 sagemaker_client=sagemaker_client,
                 poll_fast=poll_fast,
                 poll_slow=poll_slow,
+                events_queue=events_queue,
             )
             _followers[key] = follower
         lease = Follow(key, follower, on_change)
