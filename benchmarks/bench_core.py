@@ -21,9 +21,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from common import Row, table  # beside this script
+
 from jupyter_ack import load
 from jupyter_ack.examples import example_path
 
+GROUP = "core"
 TARGETS_MS = {50: 20.0, 500: 200.0, 5000: 3000.0}
 
 
@@ -95,49 +98,54 @@ def interpreter_ms(code: str, repeat: int) -> float:
     return statistics.median(runs)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    args = parser.parse_args()
-    rep = 3 if args.quick else 10
-
+def run(quick: bool) -> list[Row]:
+    rep = 3 if quick else 10
     bare = interpreter_ms("pass", rep)
     imp = interpreter_ms("import jupyter_ack", rep)
     rows = [
-        ("python -c pass", f"{bare:.1f} ms", "", ""),
-        (
+        Row(GROUP, "python -c pass", bare, "ms", note=f"median of {rep}"),
+        Row(
+            GROUP,
             "python -c 'import jupyter_ack'",
-            f"{imp:.1f} ms",
-            "< 100 ms",
-            "ok" if imp < 100 else "OVER",
+            imp,
+            "ms",
+            target="< 100 ms",
+            ok=imp < 100,
+            note=f"of which jupyter_ack {imp - bare:.1f} ms; median of {rep}",
         ),
-        ("  of which jupyter_ack", f"{imp - bare:.1f} ms", "", ""),
     ]
     previous: float | None = None
     for n, target in TARGETS_MS.items():
         text = synthetic(n)
 
-        def run(text: str = text) -> None:
+        def once(text: str = text) -> None:
             defn = load(text)
             defn.validate()
             _ = defn.layout
 
-        times = timed(run, max(3, rep // (1 if n < 5000 else 3)))
-        med = statistics.median(times)
-        growth = f" (x{med / previous:.1f} for x10 steps)" if previous else ""
+        repeat = max(3, rep // (1 if n < 5000 else 3))
+        med = statistics.median(timed(once, repeat))
+        growth = f"x{med / previous:.1f} for x10 steps; " if previous else ""
         previous = med
         rows.append(
-            (
-                f"load+validate+layout {n:>5} steps ({len(text) / 1e6:.2f} MB)",
-                f"{med:.1f} ms{growth}",
-                f"< {target:g} ms",
-                "ok" if med < target else "OVER",
+            Row(
+                GROUP,
+                f"load+validate+layout {n:,} steps ({len(text) / 1e6:.2f} MB)",
+                med,
+                "ms",
+                target=f"< {target:g} ms",
+                ok=med < target,
+                note=f"{growth}median of {repeat}",
             )
         )
-    width = max(len(r[0]) for r in rows)
-    print(f"{'benchmark':<{width}}  {'median':<28} {'target':<10} result")
-    for name, value, target, ok in rows:
-        print(f"{name:<{width}}  {value:<28} {target:<10} {ok}")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    print(table(run(args.quick)))
 
 
 if __name__ == "__main__":

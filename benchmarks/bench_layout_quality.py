@@ -18,10 +18,13 @@ import time
 from typing import Any
 
 from bench_core import synthetic  # beside this script
+from common import Row, table
 
 from jupyter_ack import load
 from jupyter_ack.examples import example_path
 from jupyter_ack.pipeline.layout import layout
+
+GROUP = "layout"
 
 
 def chain_with_fan(n: int, seed: int = 0) -> dict[str, Any]:
@@ -33,16 +36,13 @@ def chain_with_fan(n: int, seed: int = 0) -> dict[str, Any]:
     return {"Version": "2020-12-01", "Steps": steps}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
-    args = parser.parse_args()
-    rep = 1 if args.quick else 3
+def run(quick: bool) -> list[Row]:
+    rep = 1 if quick else 3
     cases: list[tuple[str, Any]] = [("abalone", example_path().read_text())]
     for n in (500, 5000):
-        cases.append((f"chain+fan {n}", chain_with_fan(n)))
-        cases.append((f"synthetic {n}", synthetic(n)))
-    print(f"{'definition':<16} {'steps':>6} {'layout median':>14} {'crossings':>10} {'groups':>7}")
+        cases.append(("chain+fan", chain_with_fan(n)))
+        cases.append(("synthetic", synthetic(n)))
+    rows = []
     for name, source in cases:
         dag = load(source).dag
         times = []
@@ -52,11 +52,23 @@ def main() -> None:
             lay = layout(dag)
             times.append((time.perf_counter() - start) * 1000)
         assert lay is not None
-        groups = len(lay.groups)
-        print(
-            f"{name:<16} {len(dag.nodes):>6} {statistics.median(times):>11.0f} ms "
-            f"{lay.crossings:>10} {groups:>7}"
+        rows.append(
+            Row(
+                GROUP,
+                f"layout only: {name}, {len(dag.nodes):,} steps",
+                statistics.median(times),
+                "ms",
+                note=f"{lay.crossings:,} crossings, {len(lay.groups)} groups; median of {rep}",
+            )
         )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    print(table(run(args.quick)))
 
 
 if __name__ == "__main__":

@@ -14,37 +14,61 @@ import os
 import statistics
 import time
 
+from common import Row, table  # beside this script
+
 from jupyter_ack import load
 from jupyter_ack.bundle.publish import publish
 from jupyter_ack.examples import example_path
 from jupyter_ack.sandbox import Sandbox
+
+GROUP = "publish"
+
+
+def measure(repeat: int) -> list[Row]:
+    base = json.loads(example_path().read_text())
+    saved = dict(os.environ)
+    try:
+        with Sandbox() as sb:
+            os.environ.update(sb.env)
+            s3 = sb.aws_client("s3")
+            s3.create_bucket(Bucket="bench")
+            s3.put_bucket_versioning(Bucket="bench", VersioningConfiguration={"Status": "Enabled"})
+            new, same = [], []
+            for i in range(repeat):
+                base["Parameters"][0]["DefaultValue"] = i  # a new content address each time
+                defn = load(json.loads(json.dumps(base)), name="bench")
+                t = time.perf_counter()
+                first = publish(defn, bucket="bench")
+                new.append((time.perf_counter() - t) * 1000)
+                t = time.perf_counter()
+                again = publish(defn, bucket="bench")
+                same.append((time.perf_counter() - t) * 1000)
+                assert first.uploaded
+                assert not again.uploaded
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    return [
+        Row(
+            GROUP,
+            f"publish, {name} (sandbox S3 over HTTP)",
+            statistics.median(values),
+            "ms",
+            note=f"max {max(values):.1f} ms; median of {len(values)}",
+        )
+        for name, values in (("new definition", new), ("unchanged definition", same))
+    ]
+
+
+def run(quick: bool) -> list[Row]:
+    return measure(5 if quick else 20)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=20)
     args = parser.parse_args()
-    base = json.loads(example_path().read_text())
-    with Sandbox() as sb:
-        os.environ.update(sb.env)
-        s3 = sb.aws_client("s3")
-        s3.create_bucket(Bucket="bench")
-        s3.put_bucket_versioning(Bucket="bench", VersioningConfiguration={"Status": "Enabled"})
-        new, same = [], []
-        for i in range(args.repeat):
-            base["Parameters"][0]["DefaultValue"] = i  # a new content address each time
-            defn = load(json.loads(json.dumps(base)), name="bench")
-            t = time.perf_counter()
-            first = publish(defn, bucket="bench")
-            new.append((time.perf_counter() - t) * 1000)
-            t = time.perf_counter()
-            again = publish(defn, bucket="bench")
-            same.append((time.perf_counter() - t) * 1000)
-            assert first.uploaded
-            assert not again.uploaded
-    print(f"{'publish (sandbox S3 over HTTP)':<34} {'n':>4} {'median ms':>10} {'max ms':>8}")
-    for name, values in (("new definition", new), ("unchanged definition", same)):
-        print(f"{name:<34} {len(values):>4} {statistics.median(values):>10.1f} {max(values):>8.1f}")
+    print(table(measure(args.repeat)))
 
 
 if __name__ == "__main__":

@@ -70,3 +70,97 @@ def p95(values: list[float]) -> float:
 
 def check(value: float, limit: float) -> bool:
     return value < limit
+
+
+def missed(row: Row) -> bool:
+    """A row with a target that this run did not keep."""
+    return row.target is not None and row.ok is False
+
+
+def fmt(value: float | None) -> str:
+    """A figure with as many digits as it deserves; "—" for none (a skipped row)."""
+    if value is None or value != value:  # None or NaN
+        return "—"
+    size = abs(value)
+    if size >= 100 or value == int(value):
+        return f"{value:,.0f}"
+    if size >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+TIMES = "\u00d7"  # the multiplication sign
+
+
+def ratio_text(row: Row) -> str:
+    """ "4.8x faster", "2.0x fewer requests", "3.1x less"... (with the sign U+00D7) for a
+    side-by-side row."""
+    ratio = row.ratio
+    if ratio is None and row.value == 0 and row.other_value:
+        return f"none vs {fmt(row.other_value)}"
+    if ratio is None or ratio != ratio:
+        return ""
+    if 0.95 <= ratio <= 1.05:
+        return "about the same"
+    if row.unit in ("ms", "s"):
+        better, worse = "faster", "slower"
+    elif row.unit in ("MB", "KB", "kB", "bytes", "B"):
+        better, worse = "less", "more"
+    else:
+        better, worse = f"fewer {row.unit}", f"more {row.unit}"
+    size, word = (ratio, better) if ratio >= 1 else (1 / ratio, worse)
+    return f"{size:.1f}{TIMES} {word}" if size < 10 else f"{size:,.0f}{TIMES} {word}"
+
+
+def verdict(row: Row) -> str:
+    if row.target is None or row.ok is None:
+        return ""
+    return "ok" if row.ok else "MISSED"
+
+
+def table(rows: list[Row], *, markdown: bool = False, notes: bool = True) -> str:
+    """The rows as a text table (or a Markdown one): group, name, value, target, ok, and for
+    side-by-side rows the other tool, its figure and the ratio; notes last (unless not)."""
+    head = ["group", "benchmark", "value", "target", "ok", "instead", "its value", "ratio", "note"]
+    body = []
+    for r in rows:
+        value = f"{fmt(r.value)} {r.unit}".strip() if r.value == r.value else "—"
+        other = f"{fmt(r.other_value)} {r.unit}".strip() if r.other_value is not None else ""
+        body.append(
+            [
+                r.group,
+                r.name,
+                value,
+                r.target or "",
+                verdict(r),
+                r.other or "",
+                other,
+                ratio_text(r),
+                r.note or "",
+            ]
+        )
+    used = [i for i in range(len(head)) if i < 3 or any(line[i] for line in body)]
+    if not notes:
+        used = [i for i in used if head[i] != "note"]
+    head = [head[i] for i in used]
+    body = [[line[i] for i in used] for line in body]
+    if markdown:
+        out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        out += ["| " + " | ".join(c.replace("|", "\\|") for c in line) + " |" for line in body]
+        return "\n".join(out)
+    widths = [max(len(line[i]) for line in [head, *body]) for i in range(len(head))]
+    last = len(head) - 1
+    out = [
+        "  ".join(
+            h.ljust(w) if i < last else h for i, (h, w) in enumerate(zip(head, widths, strict=True))
+        )
+    ]
+    out.append("  ".join("-" * w for w in widths))
+    for line in body:
+        out.append(
+            "  ".join(
+                c.ljust(w) if i < last else c
+                for i, (c, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+    return "\n".join(out)
