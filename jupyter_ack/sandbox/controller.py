@@ -210,11 +210,16 @@ class AckController:
         worker.start()
         self._threads.append(worker)
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
+        """Tell every thread to end. A watch blocked in a read ends when its stream does:
+        stop the API server next (as :class:`Sandbox` does), then :meth:`stop` joins fast."""
         self._stopping.set()
         self.queue.close()
         for w in list(self._watches):
             w.stop()
+
+    def stop(self) -> None:
+        self.request_stop()
         for t in self._threads:
             t.join(timeout=5)
 

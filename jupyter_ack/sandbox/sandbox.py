@@ -128,7 +128,9 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        for part in (self.controller, self.kube, self.moto):
+        if self.controller is not None:
+            self.controller.request_stop()  # its watches end when the API server goes
+        for part in (self.kube, self.controller, self.moto):
             if part is not None:
                 with contextlib.suppress(Exception):  # stop every part we can
                     part.stop()
