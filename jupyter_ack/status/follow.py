@@ -20,7 +20,7 @@ from jupyter_ack.ack.resources import EXECUTIONS, FINISHED
 from jupyter_ack.ack.watch import Event, Health, subscribe
 from jupyter_ack.status.events import StepEvents, default_queue, needs_initial_list
 from jupyter_ack.status.model import NOT_POLLED, RunStatus, StepStatus, from_object, merge
-from jupyter_ack.status.poller import StepPoller
+from jupyter_ack.status.poller import MAX_GAP, MIN_GAP, StepPoller
 
 if TYPE_CHECKING:
     from jupyter_ack.ack.cluster import Cluster
@@ -42,8 +42,8 @@ class RunFollower:
         *,
         steps: bool = True,
         sagemaker_client: Any = None,
-        poll_fast: float = 0.5,
-        poll_slow: float = 10.0,
+        poll_fast: float = MIN_GAP,
+        poll_slow: float = MAX_GAP,
         events_queue: str | None = None,
     ) -> None:
         self.cluster = cluster
@@ -339,8 +339,8 @@ def follow(
     *,
     steps: bool = True,
     sagemaker_client: Any = None,
-    poll_fast: float = 0.5,
-    poll_slow: float = 10.0,
+    poll_fast: float = MIN_GAP,
+    poll_slow: float = MAX_GAP,
     events_queue: str | None = None,
 ) -> Follow:
     """A lease on the process's follower of run ``name`` (made on first use).
