@@ -340,7 +340,7 @@ def run(quick: bool, counts: list[int] | None = None, train: float | None = None
     from jupyter_ack.status.poller import DURATIONS
 
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)  # pool-full notices
-    counts = counts or ([1, 10] if quick else [1, 1, 10, 200])
+    counts = counts or ([10] if quick else [1, 1, 10, 200])
     train = train if train is not None else (4.0 if quick else 150.0)
     rows: list[Row] = []
     with Sandbox(ack_period=30.0, step_seconds=STEP_SECONDS, tokens=TOKENS) as sb:
