@@ -3,7 +3,7 @@
 #   make test   every test (README's second command)
 #   make lint   ruff (lint + format), mypy, the import contracts (lint-imports), and
 #               eslint + prettier on the sidebar's TypeScript
-#   make bench  the benchmarks, as a table
+#   make bench  every benchmark, side by side with the tools users run instead (a table)
 #   make lab    JupyterLab with the sidebar on a sandbox, and the quickstart notebook
 
 PYTHON ?= python3
@@ -44,9 +44,7 @@ lab: $(VENV)/.dev
 	  $(BIN)/jupyter-ack sandbox down --state-dir $(SANDBOX)
 
 bench: $(VENV)/.dev
-	$(BIN)/python benchmarks/bench_core.py
-	$(BIN)/python benchmarks/bench_kubeapi.py
-	$(BIN)/python benchmarks/bench_status.py
+	$(BIN)/python -m benchmarks
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)

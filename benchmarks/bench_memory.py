@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import Row
+from common import Row, rss_mb
 
 import jupyter_ack
 from jupyter_ack.ack.cluster import connect
@@ -53,14 +53,6 @@ for run in lease.updates(timeout=30):
 print(rss() - base)
 lease.close()
 """
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def watch_rss(argv: list[str], env: dict[str, str], ready: str) -> float:

@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from common import Row, skipped, table  # beside this script
+from common import Row, rss_mb, skipped, table  # beside this script
 
 from jupyter_ack.ack.resources import API_VERSION, EXECUTION, EXECUTIONS, GROUP, PIPELINES, VERSION
 from jupyter_ack.sandbox.kubeapi import KubeApiServer
@@ -50,14 +50,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def fill(kube: KubeApiServer, kubeconfig: Path, runs: int) -> None:

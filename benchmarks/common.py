@@ -59,6 +59,15 @@ def timed(fn: Callable[[], Any], repeat: int = 5) -> list[float]:
     return out
 
 
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB (Linux)."""
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def p50(values: list[float]) -> float:
     return statistics.median(values)
 
