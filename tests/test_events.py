@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from jupyter_ack.aws import events as aws_events
+from jupyter_ack.aws import eventsetup
 from jupyter_ack.config import AckConfig
 from jupyter_ack.status import events as status_events
 from jupyter_ack.status.events import StepEvents, needs_initial_list
@@ -421,15 +422,15 @@ def test_the_buffer_keeps_a_bounded_while(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_the_queue_policy_keeps_other_statements_and_replaces_ours() -> None:
     mine = {"Sid": "Mine", "Effect": "Deny", "Principal": "*", "Action": "sqs:*"}
-    ours_old = aws_events.queue_statement("q-arn", "old-rule")
+    ours_old = eventsetup.queue_statement("q-arn", "old-rule")
     existing = json.dumps({"Version": "2012-10-17", "Statement": [mine, ours_old]})
-    doc = aws_events.queue_policy("q-arn", "new-rule", existing)
+    doc = eventsetup.queue_policy("q-arn", "new-rule", existing)
     assert doc["Statement"][0] == mine
     assert doc["Statement"][1]["Condition"] == {"ArnEquals": {"aws:SourceArn": "new-rule"}}
     assert len(doc["Statement"]) == 2
     assert aws_events.queue_region("https://sqs.eu-west-2.amazonaws.com/1/q") == "eu-west-2"
     assert aws_events.queue_region("http://127.0.0.1:5000/1/q") is None
-    assert aws_events.rule_for("q") == "q"
+    assert eventsetup.rule_for("q") == "q"
 
 
 def test_the_config_key_sets_the_followers_queue(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -842,15 +842,15 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_events(args: argparse.Namespace) -> int:
     """``jupyter-ack events setup|check``: see docs/events.md."""
-    from jupyter_ack.aws import events
+    from jupyter_ack.aws import eventsetup
 
     if args.action == "check":
         return _events_check(args)
-    queue = args.queue or events.DEFAULT_QUEUE
-    rule = events.rule_for(queue, args.rule)
-    events.check_queue_name(queue)
+    queue = args.queue or eventsetup.DEFAULT_QUEUE
+    rule = eventsetup.rule_for(queue, args.rule)
+    eventsetup.check_queue_name(queue)
     if args.dry_run:
-        doc = events.plan(queue, rule, args.region)
+        doc = eventsetup.plan(queue, rule, args.region)
         if args.format == "json":
             sys.stdout.write(json.dumps(doc, indent=2) + "\n")
             return EXIT_OK
@@ -864,7 +864,7 @@ def cmd_events(args: argparse.Namespace) -> int:
         text = "\n\n".join(f"# {title}\n{json.dumps(body, indent=2)}" for title, body in parts)
         sys.stdout.write(text + "\n\n# nothing was made (--dry-run)\n")
         return EXIT_OK
-    result = events.setup(queue, rule, args.region)
+    result = eventsetup.setup(queue, rule, args.region)
     if args.format == "json":
         sys.stdout.write(json.dumps(result.to_json(), indent=2) + "\n")
         return EXIT_OK
@@ -886,7 +886,7 @@ def cmd_events(args: argparse.Namespace) -> int:
 
 
 def _events_check(args: argparse.Namespace) -> int:
-    from jupyter_ack.aws import events
+    from jupyter_ack.aws import eventsetup
 
     queue = _config().pick("events_queue", args.queue)
     if not queue:
@@ -895,7 +895,7 @@ def _events_check(args: argparse.Namespace) -> int:
             hint="give --queue URL, or set JUPYTER_ACK_EVENTS_QUEUE (`jupyter-ack events "
             "setup` prints it)",
         )
-    found = events.check(queue, args.region)
+    found = eventsetup.check(queue, args.region)
     if args.format == "json":
         sys.stdout.write(json.dumps(found, indent=2) + "\n")
         return EXIT_OK

@@ -16,6 +16,7 @@ import pytest
 import jupyter_ack
 from jupyter_ack.ack.cluster import connect
 from jupyter_ack.aws import events as aws_events
+from jupyter_ack.aws import eventsetup
 from jupyter_ack.ops.runs import Run
 from jupyter_ack.ops.submit import submit
 from jupyter_ack.sandbox import Sandbox
@@ -120,7 +121,7 @@ def test_setup_is_idempotent_and_prints_the_queue(sandbox: Sandbox) -> None:
     policy = json.loads(attrs["Policy"])
     assert policy["Statement"] == [
         {
-            "Sid": aws_events.POLICY_SID,
+            "Sid": eventsetup.POLICY_SID,
             "Effect": "Allow",
             "Principal": {"Service": "events.amazonaws.com"},
             "Action": "sqs:SendMessage",
@@ -139,7 +140,7 @@ def test_setup_is_idempotent_and_prints_the_queue(sandbox: Sandbox) -> None:
     attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]
     assert [s["Sid"] for s in json.loads(attrs["Policy"])["Statement"]] == [
         "Mine",
-        aws_events.POLICY_SID,
+        eventsetup.POLICY_SID,
     ]
     checked = cli(sandbox, "events", "check", "--queue", url)
     assert checked.code == 0, checked.err
@@ -214,7 +215,7 @@ def test_bad_queue_and_no_credentials_are_one_line(sandbox: Sandbox) -> None:
 def test_follow_with_events_reports_every_step_change_and_never_lists(
     sandbox: Sandbox, namespace: str, aws_env: None, list_calls: list[str]
 ) -> None:
-    queue = aws_events.setup("follow-events").queue_url
+    queue = eventsetup.setup("follow-events").queue_url
     status_events.use_queue(queue)
     cluster = connect(namespace=namespace, kubeconfig=str(sandbox.kubeconfig))
     seen: list[RunStatus] = []
@@ -285,7 +286,7 @@ def test_the_cli_follows_from_events_with_the_queue_in_the_environment(
 def test_a_failed_step_comes_with_its_reason_and_no_listing(
     sandbox: Sandbox, namespace: str, aws_env: None, list_calls: list[str]
 ) -> None:
-    status_events.use_queue(aws_events.setup("follow-failed").queue_url)
+    status_events.use_queue(eventsetup.setup("follow-failed").queue_url)
     cluster = connect(namespace=namespace, kubeconfig=str(sandbox.kubeconfig))
     sandbox.fail_step("TrainAbaloneModel", "AlgorithmError: the loss went to NaN")
     try:
@@ -331,7 +332,7 @@ def test_a_run_that_had_started_is_listed_once(
     assert result.run is not None
     assert result.run.succeeded
     before = len(list_calls)  # polled: it was followed without a queue
-    status_events.use_queue(aws_events.setup("follow-later").queue_url)
+    status_events.use_queue(eventsetup.setup("follow-later").queue_url)
     monkeypatch.setattr(status_events, "FRESH_SECONDS", 0.0)  # it started long ago
     again = Run(cluster, result.run.name).status()
     assert len(list_calls) - before == 1  # the events of its start are not ours to read
@@ -376,7 +377,7 @@ def test_one_consumer_per_queue_released_after_the_last_follower(
     from tests.sandbox.conftest import execution_manifest, pipeline_manifest
 
     monkeypatch.setattr(aws_events, "IDLE_RELEASE", 0.0)
-    queue = aws_events.setup("shared-consumer").queue_url
+    queue = eventsetup.setup("shared-consumer").queue_url
     sandbox.simulation.step_seconds = 2.0
     cluster = connect(namespace=namespace, kubeconfig=str(sandbox.kubeconfig))
     try:
@@ -465,7 +466,7 @@ def test_the_simulation_sends_each_change_with_the_documented_shape(
         queue_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])
         ev.put_rule(
             Name="r",
-            EventPattern=json.dumps(aws_events.event_pattern()),
+            EventPattern=json.dumps(eventsetup.event_pattern()),
             State="ENABLED",
         )
         ev.put_targets(Rule="r", Targets=[{"Id": "q", "Arn": queue_arn["Attributes"]["QueueArn"]}])
