@@ -27,6 +27,7 @@ from common import Row, p50, p95, table  # beside this script
 from jupyter_ack import load
 from jupyter_ack.ack.cluster import connect
 from jupyter_ack.aws import events as aws_events
+from jupyter_ack.aws import eventsetup
 from jupyter_ack.examples import example_path
 from jupyter_ack.ops.submit import submit
 from jupyter_ack.sandbox import Sandbox
@@ -99,7 +100,7 @@ def run(quick: bool, runs: int | None = None) -> list[Row]:
         os.environ.pop(status_events.ENV, None)
         calls = _counting_list_calls()
         try:
-            status_events.use_queue(aws_events.setup("bench-events").queue_url)
+            status_events.use_queue(eventsetup.setup("bench-events").queue_url)
             pushed, pushed_calls = follow_runs(sb, count, "events", calls)
             status_events.use_queue(None)
             polled, polled_calls = follow_runs(sb, count, "poll", calls)
